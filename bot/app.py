@@ -1,0 +1,133 @@
+"""The composition root: `create_app` builds the bot from settings and the ports it is given."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.backends.assignment import AssignmentBackend
+from bot.backends.egov import EgovClient
+from bot.channels.sms import SmsChannel
+from bot.clock import Clock, SimClock, SystemClock
+from bot.engine import Engine
+from bot.http import callbacks, dialogs, events, inbound
+from bot.http.common import CLOCK, ENGINE, SETTINGS, STORE
+from bot.i18n import Translator
+from bot.settings import Settings
+from bot.store import Store
+
+log = logging.getLogger("bot.app")
+OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.json"
+REDIS = web.AppKey("redis", Redis)
+TIMER_POLL_SECONDS = 1.0
+
+
+def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock | None = None,
+               translator: Translator | None = None) -> web.Application:
+    """The bot's aiohttp app. Redis and the clock may be injected (dev, tests); else from settings."""
+    app = web.Application()
+    clock = clock or SystemClock()
+    translator = translator or Translator()
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        client = redis if redis is not None else _redis_from(settings)
+        session = aiohttp.ClientSession()
+        store = Store(client, settings.key_prefix)
+        sms = SmsChannel(session, settings.sms_gateway_url, settings.sms_sender, settings.http_timeout_seconds)
+        engine = Engine(
+            store=store, clock=clock, settings=settings, translator=translator, sms=sms,
+            egov=EgovClient(session, settings.egov_url, settings.http_timeout_seconds),
+            assignment=AssignmentBackend(session, settings.assignment_url, settings.http_timeout_seconds),
+        )
+        app[REDIS] = client
+        app[STORE] = store
+        app[ENGINE] = engine
+        app[inbound.SMS_CHANNEL] = sms
+        poller = None
+        if isinstance(clock, SimClock):
+            clock.add_source(engine)  # the simulated clock fires our timers when it is moved
+        else:
+            poller = asyncio.create_task(_poll_timers(engine, clock))
+        try:
+            yield
+        finally:
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+            await session.close()
+            if redis is None:
+                await client.aclose()
+
+    app.cleanup_ctx.append(resources)
+    app.add_routes([
+        web.post("/v1/events", events.post_event),
+        web.post("/v1/inbound/sms", inbound.post_sms),
+        web.post("/v1/inbound/sms/status", inbound.post_sms_status),
+        web.post("/v1/callbacks/decision", callbacks.post_decision),
+        web.get("/v1/dialogs", dialogs.list_dialogs),
+        web.get("/v1/dialogs/{dialog_id}", dialogs.get_dialog),
+        web.get("/v1/openapi.json", openapi),
+        web.get("/healthz", healthz),
+        web.get("/readyz", readyz),
+    ])
+    app.middlewares.append(_store_unavailable)
+    return app
+
+
+def _redis_from(settings: Settings) -> Redis:
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is required (proactive-bot serve needs a real Redis)")
+    return Redis.from_url(settings.redis_url)
+
+
+async def _poll_timers(engine: Engine, clock: Clock) -> None:
+    """Production timers: fire what is due, then wait a little (a real clock cannot be awaited)."""
+    while True:
+        try:
+            await engine.fire_due(clock.now())
+        except RedisError as error:
+            log.warning("timers: Redis unavailable (%s); will retry", error)
+        except Exception:
+            log.exception("timers: a timer failed; the others go on")
+        await asyncio.sleep(TIMER_POLL_SECONDS)
+
+
+@web.middleware
+async def _store_unavailable(request: web.Request,
+                             handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """Redis down: a clear 503, never a half-done write (every write is one transaction)."""
+    try:
+        return await handler(request)
+    except RedisError as error:
+        log.error("store unavailable: %s", type(error).__name__)
+        return web.json_response(
+            {"errors": [{"field": "$", "code": "store_unavailable", "message": "try again shortly"}]},
+            status=503, headers={"Retry-After": "5"})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(json.loads(OPENAPI_PATH.read_text(encoding="utf-8")))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[STORE].ping()
+    except RedisError:
+        return web.json_response({"ok": False, "redis": "unreachable"}, status=503)
+    return web.json_response({"ok": True, "redis": "ok"})

@@ -1,0 +1,31 @@
+"""The e-government gateway: what the state databases know about a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from bot.channels.base import SendError, SendFailure, failure_for_status
+
+
+class EgovClient:
+    """Reads person records (bank account on record, benefits already claimed, address)."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout: float) -> None:
+        self._session = session
+        self._base_url = base_url
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def person(self, iin: str) -> dict[str, Any]:
+        """The record for `iin`; an empty record when the state databases hold nothing."""
+        try:
+            async with self._session.get(f"{self._base_url}/persons/{iin}", timeout=self._timeout) as resp:
+                if resp.status == 404:
+                    return {}
+                if resp.status >= 300:
+                    raise SendError(failure_for_status(resp.status), f"egov answered {resp.status}")
+                data = await resp.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise SendError(SendFailure.CONNECTION, type(error).__name__) from error
+        return data if isinstance(data, dict) else {}

@@ -1,0 +1,83 @@
+"""The shape every channel has: parse what arrives, send what leaves, report how it went."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A citizen's message, whatever carried it."""
+
+    channel: str
+    msisdn: str
+    text: str
+    provider_message_id: str
+    received_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message to a citizen; `client_id` is stable across retries so the gateway can drop repeats."""
+
+    client_id: str
+    msisdn: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The gateway took the message."""
+
+    provider_message_id: str
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What the gateway later learnt about a sent message."""
+
+    provider_message_id: str
+    client_id: str | None
+    delivered: bool
+
+
+class SendFailure(enum.StrEnum):
+    """A short vocabulary of send errors; the engine, not the channel, decides whether to retry."""
+
+    CONNECTION = "connection"      # timeout, refused, reset
+    BAD_STATUS = "bad_status"      # 5xx or 429: worth retrying
+    BAD_CONTENT = "bad_content"    # 4xx: the request itself is wrong; retrying will not help
+    BAD_CONFIG = "bad_config"      # we are misconfigured (401/403/404)
+
+    @property
+    def retryable(self) -> bool:
+        return self in (SendFailure.CONNECTION, SendFailure.BAD_STATUS)
+
+
+class SendError(Exception):
+    """A channel could not hand a message over."""
+
+    def __init__(self, failure: SendFailure, detail: str) -> None:
+        super().__init__(f"{failure}: {detail}")
+        self.failure = failure
+        self.detail = detail
+
+
+class Channel(Protocol):
+    """What the engine needs from a channel."""
+
+    name: str
+
+    async def send(self, message: Outbound) -> Receipt: ...
+
+
+def failure_for_status(status: int) -> SendFailure:
+    """Map an HTTP status to a send failure."""
+    if status == 429 or status >= 500:
+        return SendFailure.BAD_STATUS
+    if status in (401, 403, 404):
+        return SendFailure.BAD_CONFIG
+    return SendFailure.BAD_CONTENT

@@ -1,0 +1,95 @@
+"""SMS through an aggregator's HTTP API: the only module that knows its wire format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from bot.channels.base import (
+    DeliveryReport,
+    Inbound,
+    Outbound,
+    Receipt,
+    SendError,
+    SendFailure,
+    failure_for_status,
+)
+from bot.clock import parse_instant
+from bot.domain.phone import PhoneError, parse_msisdn
+
+
+class InboundFormatError(ValueError):
+    """The gateway posted something we cannot read; `field` names what."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _require_text(payload: dict[str, Any], field: str, max_len: int) -> str:
+    value = payload.get(field)
+    if not isinstance(value, str) or not value:
+        raise InboundFormatError(field, f"{field} must be a non-empty string")
+    if len(value) > max_len:
+        raise InboundFormatError(field, f"{field} is longer than {max_len} characters")
+    return value
+
+
+class SmsChannel:
+    """Sends SMS from the short number and reads the aggregator's inbound and status posts."""
+
+    name = "sms"
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, sender: str, timeout: float) -> None:
+        self._session = session
+        self._base_url = base_url
+        self._sender = sender
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    def parse(self, payload: Any) -> Inbound:
+        """An aggregator's inbound JSON as an Inbound; raises InboundFormatError."""
+        if not isinstance(payload, dict):
+            raise InboundFormatError("$", "body must be a JSON object")
+        message_id = _require_text(payload, "message_id", 128)
+        sender = _require_text(payload, "from", 32)
+        text = payload.get("text")
+        if not isinstance(text, str):
+            raise InboundFormatError("text", "text must be a string")
+        try:
+            msisdn = parse_msisdn(sender).e164
+        except PhoneError as error:
+            raise InboundFormatError("from", str(error)) from error
+        received = payload.get("received_at")
+        try:
+            received_at = parse_instant(received) if isinstance(received, str) else None
+        except ValueError as error:
+            raise InboundFormatError("received_at", str(error)) from error
+        # Long concatenated SMS are still one message; a flood of text is cut, not refused.
+        return Inbound("sms", msisdn, text[:2000], message_id, received_at)
+
+    def parse_status(self, payload: Any) -> DeliveryReport:
+        """An aggregator's delivery report."""
+        if not isinstance(payload, dict):
+            raise InboundFormatError("$", "body must be a JSON object")
+        message_id = _require_text(payload, "message_id", 128)
+        status = payload.get("status")
+        if status not in ("delivered", "failed"):
+            raise InboundFormatError("status", "status must be 'delivered' or 'failed'")
+        client_id = payload.get("client_id")
+        return DeliveryReport(message_id, client_id if isinstance(client_id, str) else None,
+                              status == "delivered")
+
+    async def send(self, message: Outbound) -> Receipt:
+        body = {"client_id": message.client_id, "to": message.msisdn, "from": self._sender, "text": message.text}
+        try:
+            async with self._session.post(f"{self._base_url}/send", json=body, timeout=self._timeout) as resp:
+                if resp.status >= 300:
+                    raise SendError(failure_for_status(resp.status), f"gateway answered {resp.status}")
+                data = await resp.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise SendError(SendFailure.CONNECTION, type(error).__name__) from error
+        message_id = data.get("message_id") if isinstance(data, dict) else None
+        if not isinstance(message_id, str):
+            raise SendError(SendFailure.BAD_CONTENT, "gateway gave no message_id")
+        return Receipt(message_id)

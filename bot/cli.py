@@ -1,0 +1,130 @@
+"""The `proactive-bot` command: dev, serve, mocks, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from aiohttp import web
+
+from bot.clock import SimClock, SystemClock, parse_instant
+from bot.domain.masking import PersonalDataFilter
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """Log lines to stderr, every one of them scrubbed of personal data."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(PersonalDataFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+async def _until_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _dev(port: int, clock_start: str | None) -> None:
+    from bot.devserver import start_dev
+
+    redis = None
+    if os.environ.get("REDIS_URL"):
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(os.environ["REDIS_URL"])
+    system = await start_dev(port=port, clock_start=parse_instant(clock_start) if clock_start else None,
+                             redis=redis)
+    store = "Redis at REDIS_URL" if redis is not None else "embedded in-memory Redis (fakeredis)"
+    print(f"proactive-bot dev on {system.url}  (store: {store}; simulated clock at {system.clock.now()})",
+          flush=True)
+    print(f"  events: POST {system.url}/v1/events (EVENTS_SECRET=dev-secret); operators: "
+          f"Bearer dev-operator; phones: {system.url}/mock/phones/<msisdn>/sms", flush=True)
+    try:
+        await _until_signal()
+    finally:
+        await system.stop()
+        if redis is not None:
+            await redis.aclose()
+
+
+async def _serve(port: int) -> None:
+    from bot.app import create_app
+    from bot.settings import Settings
+
+    settings = Settings.from_env()
+    app = create_app(settings, clock=SystemClock())
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, os.environ.get("HOST", "0.0.0.0"), port).start()
+    print(f"proactive-bot serve on port {port}", flush=True)
+    try:
+        await _until_signal()
+    finally:
+        await runner.cleanup()
+
+
+async def _follow_real_time(clock: SimClock) -> None:
+    """Standalone mocks face a bot on the real clock: keep the simulated one level with it."""
+    while True:
+        with contextlib.suppress(ValueError):
+            await clock.move_to(SystemClock().now())
+        await asyncio.sleep(1)
+
+
+async def _mocks(port: int, bot_url: str) -> None:
+    from gateway_mocks.app import MocksSettings, create_mocks_root
+
+    clock = SimClock()
+    settings = MocksSettings(bot_url=bot_url,
+                             backend_secret=os.environ.get("BACKEND_SECRET", "dev-backend-secret"))
+    runner = web.AppRunner(create_mocks_root(settings, clock), handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, os.environ.get("HOST", "0.0.0.0"), port).start()
+    print(f"proactive-bot mocks on port {port}, bot at {bot_url}", flush=True)
+    follower = asyncio.create_task(_follow_real_time(clock))
+    try:
+        await _until_signal()
+    finally:
+        follower.cancel()
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="proactive-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="everything in one process: bot, mocks, simulated phones and clock")
+    dev.add_argument("--port", type=int, default=8080)
+    dev.add_argument("--clock-start", help="ISO 8601 instant with offset (default: now)")
+    serve = sub.add_parser("serve", help="the bot alone; config from the environment; real Redis and clock")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    mocks = sub.add_parser("mocks", help="the gateway mocks alone")
+    mocks.add_argument("--port", type=int, default=8090)
+    mocks.add_argument("--bot-url", default=os.environ.get("BOT_URL", "http://127.0.0.1:8080"))
+    sub.add_parser("demo", help="play scripted dialogs end to end and print the transcripts")
+    args = parser.parse_args(argv)
+    setup_logging(os.environ.get("LOG_LEVEL", "WARNING" if args.command == "demo" else "INFO"))
+    if args.command == "dev":
+        asyncio.run(_dev(args.port, args.clock_start))
+    elif args.command == "serve":
+        asyncio.run(_serve(args.port))
+    elif args.command == "mocks":
+        asyncio.run(_mocks(args.port, args.bot_url))
+    else:
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""What every handler shares: typed app keys, error bodies, body reading and signatures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from bot.backends.assignment import signature_ok
+from bot.clock import Clock
+from bot.engine import Engine
+from bot.settings import Settings
+from bot.store import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", Engine)
+STORE = web.AppKey("store", Store)
+CLOCK = web.AppKey("clock", Clock)
+
+
+def errors(status: int, *items: tuple[str, str, str]) -> web.Response:
+    """A 4xx body in the one shape every endpoint uses: {"errors": [{"field", "code", "message"}]}."""
+    body = {"errors": [{"field": f, "code": c, "message": m} for f, c, m in items]}
+    return web.json_response(body, status=status)
+
+
+def unauthorized(message: str) -> web.Response:
+    return errors(401, ("$", "unauthorized", message))
+
+
+async def read_body(request: web.Request, limit: int) -> bytes | web.Response:
+    """The raw body, or a 413 when it is over `limit` bytes (checked while reading, not trusted from headers)."""
+    if request.content_length is not None and request.content_length > limit:
+        return errors(413, ("$", "too_large", f"the body must be at most {limit} bytes"))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(16384):
+        size += len(chunk)
+        if size > limit:
+            return errors(413, ("$", "too_large", f"the body must be at most {limit} bytes"))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any | web.Response:
+    """Parsed JSON, or a 422 naming the problem."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return errors(422, ("$", "malformed_json", f"the body is not valid JSON: {error}"))
+
+
+def check_signature(request: web.Request, body: bytes, secret: str, clock: Clock, window: int) -> str | None:
+    """None when `X-Timestamp`/`X-Signature` are right and fresh; else why not."""
+    timestamp = request.headers.get("X-Timestamp", "")
+    signature = request.headers.get("X-Signature", "")
+    if not timestamp or not signature:
+        return "X-Timestamp and X-Signature are required"
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        return "X-Timestamp must be unix seconds"
+    if abs(clock.now().timestamp() - sent) > window:
+        return f"X-Timestamp is more than {window} s from the bot's clock"
+    if not signature_ok(secret, timestamp, body, signature):
+        return "X-Signature does not match"
+    return None
+
+
+def operator_ok(request: web.Request) -> bool:
+    """The operator bearer token is present and right."""
+    token = request.app[SETTINGS].operator_token
+    header = request.headers.get("Authorization", "")
+    import hmac
+
+    return header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode())

@@ -1,0 +1,82 @@
+"""Configuration: read from the environment in one place (`Settings.from_env`), passed everywhere else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+def _hhmm(text: str) -> dt.time:
+    hours, minutes = text.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+@dataclass
+class Settings:
+    """Everything the bot can be told; dev and tests override fields with `with_(...)`."""
+
+    redis_url: str | None = None
+    key_prefix: str = "pb"
+    events_secret: str = "dev-secret"
+    operator_token: str = "dev-operator"
+    backend_secret: str = "dev-backend-secret"
+    # The gateways the bot talks to; `dev` points these at its own /mock sub-application.
+    public_url: str = "http://127.0.0.1:8080"
+    sms_gateway_url: str = "http://127.0.0.1:8090/mock/sms"
+    egov_url: str = "http://127.0.0.1:8090/mock/egov"
+    assignment_url: str = "http://127.0.0.1:8090/mock/assignment"
+    sms_sender: str = "1414"
+    http_timeout_seconds: float = 10.0
+    # Rules that follow the law and practice; kept here so they can change without code.
+    answer_window_hours: int = 72
+    reminder_after_hours: int = 24
+    bank_flag_after_hours: int = 72
+    quiet_start: dt.time = field(default_factory=lambda: dt.time(21, 0))
+    quiet_end: dt.time = field(default_factory=lambda: dt.time(9, 0))
+    decision_working_days: int = 7
+    extension_calendar_days: int = 30
+    max_unclear_replies: int = 3
+    max_bank_errors: int = 3
+    event_clock_skew_seconds: int = 300
+    max_body_bytes: int = 64 * 1024
+    send_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600)
+    submit_retry_seconds: tuple[int, ...] = (60, 300, 900, 3600)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Production configuration from environment variables (names are the upper-cased fields)."""
+        env = dict(os.environ if env is None else env)
+        base = cls()
+        values: dict[str, Any] = {}
+        for name in (
+            "redis_url", "key_prefix", "events_secret", "operator_token", "backend_secret", "public_url",
+            "sms_gateway_url", "egov_url", "assignment_url", "sms_sender",
+        ):
+            if name.upper() in env:
+                values[name] = env[name.upper()]
+        for name in (
+            "answer_window_hours", "reminder_after_hours", "bank_flag_after_hours", "decision_working_days",
+            "extension_calendar_days", "max_unclear_replies", "max_bank_errors", "event_clock_skew_seconds",
+        ):
+            if name.upper() in env:
+                values[name] = int(env[name.upper()])
+        if "HTTP_TIMEOUT_SECONDS" in env:
+            values["http_timeout_seconds"] = float(env["HTTP_TIMEOUT_SECONDS"])
+        if "QUIET_START" in env:
+            values["quiet_start"] = _hhmm(env["QUIET_START"])
+        if "QUIET_END" in env:
+            values["quiet_end"] = _hhmm(env["QUIET_END"])
+        return replace(base, **values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def point_at_mocks(self, base_url: str) -> None:
+        """Aim every gateway at mocks served under `{base_url}/mock` (dev mode: the same process)."""
+        self.public_url = base_url
+        self.sms_gateway_url = f"{base_url}/mock/sms"
+        self.egov_url = f"{base_url}/mock/egov"
+        self.assignment_url = f"{base_url}/mock/assignment"

@@ -1,0 +1,227 @@
+"""Redis: every key the bot uses is built here, and every multi-key write is one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import WatchError
+
+from dialogs.model import Dialog, from_iso
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key names. Everything about one phone shares the `{msisdn}` hash tag (one Redis Cluster slot)."""
+
+    prefix: str
+
+    def dialog(self, dialog_id: str) -> str:
+        return f"{self.prefix}:dialog:{dialog_id}"
+
+    def event(self, event_id: str) -> str:
+        return f"{self.prefix}:event:{event_id}"
+
+    def subject(self, service: str, iin: str) -> str:
+        return f"{self.prefix}:subject:{service}:{iin}"
+
+    def phone(self, msisdn: str) -> str:
+        return f"{self.prefix}:phone:{{{msisdn}}}"
+
+    def phone_queue(self, msisdn: str) -> str:
+        return f"{self.prefix}:phone:{{{msisdn}}}:queue"
+
+    def phone_lock(self, msisdn: str) -> str:
+        return f"{self.prefix}:phone:{{{msisdn}}}:lock"
+
+    def phone_dialogs(self, msisdn: str) -> str:
+        return f"{self.prefix}:phone:{{{msisdn}}}:dialogs"
+
+    def once(self, what: str, msisdn: str, day: str) -> str:
+        return f"{self.prefix}:phone:{{{msisdn}}}:once:{what}:{day}"
+
+    def timers(self) -> str:
+        return f"{self.prefix}:timers"
+
+    def dialogs(self) -> str:
+        return f"{self.prefix}:dialogs"
+
+    def application(self, application_id: str) -> str:
+        return f"{self.prefix}:application:{application_id}"
+
+    def message(self, provider_message_id: str) -> str:
+        return f"{self.prefix}:message:{provider_message_id}"
+
+    def inbound(self, provider_message_id: str) -> str:
+        return f"{self.prefix}:inbound:{provider_message_id}"
+
+
+def _timer_member(dialog_id: str, kind: str) -> str:
+    return f"{dialog_id}|{kind}"
+
+
+class Store:
+    """The bot's persistence: dialogs, indexes, phone slots and timers."""
+
+    def __init__(self, redis: Redis, prefix: str = "pb") -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())
+
+    def phone_lock(self, msisdn: str) -> Lock:
+        """The lock that serialises every change to the dialogs of one phone (lock, then load)."""
+        return self.redis.lock(self.keys.phone_lock(msisdn), timeout=60, blocking_timeout=30)
+
+    # ---- dialogs -----------------------------------------------------------------------------------
+
+    async def load(self, dialog_id: str) -> Dialog | None:
+        raw = await self.redis.get(self.keys.dialog(dialog_id))
+        return Dialog.from_json(raw) if raw is not None else None
+
+    async def load_many(self, dialog_ids: list[str]) -> list[Dialog]:
+        if not dialog_ids:
+            return []
+        raws = await self.redis.mget([self.keys.dialog(d) for d in dialog_ids])
+        return [Dialog.from_json(r) for r in raws if r is not None]
+
+    async def create(self, dialog: Dialog, subject_keys: list[str]) -> tuple[bool, str | None, str | None]:
+        """Write a new dialog with its event key, unless the event or the subject is known already.
+
+        Returns (created, dialog id already holding the event_id, dialog id already holding the subject).
+        The check and the write are one WATCH/MULTI transaction, so two concurrent posts cannot both create.
+        """
+        event_key = self.keys.event(dialog.event_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(event_key, *subject_keys)
+                    known = await pipe.get(event_key)
+                    if known is not None:
+                        return False, _text(known), None
+                    holder = None
+                    for key in subject_keys:
+                        owner = await pipe.get(key)
+                        if owner is not None:
+                            holder = _text(owner)
+                            break
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(event_key, dialog.dialog_id)
+                    if holder is None:
+                        for key in subject_keys:
+                            pipe.set(key, dialog.dialog_id)
+                    self._write(pipe, dialog, {})
+                    created_at = from_iso(dialog.created_at).timestamp()
+                    pipe.zadd(self.keys.dialogs(), {dialog.dialog_id: created_at})
+                    pipe.zadd(self.keys.phone_dialogs(dialog.msisdn), {dialog.dialog_id: created_at})
+                    await pipe.execute()
+                    return True, None, holder
+                except WatchError:
+                    continue
+
+    async def save(self, dialog: Dialog, previous_timers: dict[str, str], extra: list[tuple[str, str]]
+                   | None = None) -> None:
+        """Write the dialog and bring its timers in line, atomically."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self._write(pipe, dialog, previous_timers)
+            for key, value in extra or []:
+                pipe.set(key, value)
+            await pipe.execute()
+
+    def _write(self, pipe: Any, dialog: Dialog, previous_timers: dict[str, str]) -> None:
+        pipe.set(self.keys.dialog(dialog.dialog_id), dialog.to_json())
+        gone = [_timer_member(dialog.dialog_id, k) for k in previous_timers if k not in dialog.timers]
+        if gone:
+            pipe.zrem(self.keys.timers(), *gone)
+        if dialog.timers:
+            pipe.zadd(self.keys.timers(), {
+                _timer_member(dialog.dialog_id, k): from_iso(v).timestamp() for k, v in dialog.timers.items()
+            })
+
+    async def forget_subjects(self, dialog: Dialog, subject_keys: list[str]) -> None:
+        """A cancelled event no longer blocks a corrected one for the same person."""
+        for key in subject_keys:
+            owner = await self.redis.get(key)
+            if owner is not None and _text(owner) == dialog.dialog_id:
+                await self.redis.delete(key)
+
+    async def event_dialog(self, event_id: str) -> str | None:
+        value = await self.redis.get(self.keys.event(event_id))
+        return _text(value) if value is not None else None
+
+    async def claim_event(self, event_id: str, dialog_id: str) -> bool:
+        return bool(await self.redis.set(self.keys.event(event_id), dialog_id, nx=True))
+
+    async def lookup(self, key: str) -> str | None:
+        value = await self.redis.get(key)
+        return _text(value) if value is not None else None
+
+    async def list_ids(self, msisdn: str | None, offset: int, count: int) -> list[str]:
+        key = self.keys.phone_dialogs(msisdn) if msisdn else self.keys.dialogs()
+        return [_text(v) for v in await self.redis.zrevrange(key, offset, offset + count - 1)]
+
+    async def phone_dialog_ids(self, msisdn: str) -> list[str]:
+        return [_text(v) for v in await self.redis.zrange(self.keys.phone_dialogs(msisdn), 0, -1)]
+
+    # ---- phone slot (one conversation per phone) -----------------------------------------------------
+
+    async def phone_active(self, msisdn: str) -> str | None:
+        value = await self.redis.hget(self.keys.phone(msisdn), "active")
+        return _text(value) if value else None
+
+    async def set_phone_active(self, msisdn: str, dialog_id: str | None) -> None:
+        if dialog_id is None:
+            await self.redis.hdel(self.keys.phone(msisdn), "active")
+        else:
+            await self.redis.hset(self.keys.phone(msisdn), "active", dialog_id)
+
+    async def enqueue(self, msisdn: str, dialog_id: str) -> None:
+        key = self.keys.phone_queue(msisdn)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lrem(key, 0, dialog_id)
+            pipe.rpush(key, dialog_id)
+            await pipe.execute()
+
+    async def dequeue(self, msisdn: str) -> str | None:
+        value = await self.redis.lpop(self.keys.phone_queue(msisdn))
+        return _text(value) if value is not None else None
+
+    async def unqueue(self, msisdn: str, dialog_id: str) -> None:
+        await self.redis.lrem(self.keys.phone_queue(msisdn), 0, dialog_id)
+
+    async def once_per_day(self, what: str, msisdn: str, day: dt.date) -> bool:
+        """True the first time `what` happens for this phone on this (Kazakhstan) day."""
+        key = self.keys.once(what, msisdn, day.isoformat())
+        return bool(await self.redis.set(key, "1", nx=True, ex=2 * 86400))
+
+    async def first_delivery(self, provider_message_id: str) -> bool:
+        """True the first time an inbound message id is seen (gateways retry)."""
+        return bool(await self.redis.set(self.keys.inbound(provider_message_id), "1", nx=True, ex=7 * 86400))
+
+    # ---- timers ---------------------------------------------------------------------------------
+
+    async def next_timer(self) -> dt.datetime | None:
+        first = await self.redis.zrange(self.keys.timers(), 0, 0, withscores=True)
+        if not first:
+            return None
+        return dt.datetime.fromtimestamp(float(first[0][1]), dt.UTC)
+
+    async def due_timers(self, now: dt.datetime, limit: int = 100) -> list[tuple[str, str]]:
+        """(dialog_id, kind) pairs due at `now`, earliest first."""
+        members = await self.redis.zrangebyscore(self.keys.timers(), "-inf", now.timestamp(), start=0, num=limit)
+        out = []
+        for member in members:
+            dialog_id, _, kind = _text(member).partition("|")
+            out.append((dialog_id, kind))
+        return out
+
+    async def drop_timer(self, dialog_id: str, kind: str) -> None:
+        await self.redis.zrem(self.keys.timers(), _timer_member(dialog_id, kind))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

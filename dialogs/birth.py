@@ -1,0 +1,27 @@
+"""Birth of a child: birth benefit (one-off, per child) and child-care benefit (monthly), one consent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import Money
+from dialogs.spec import ServiceSpec
+
+
+def _assigned(benefits: list[dict[str, Any]]) -> dict[str, Any]:
+    one_off = [b for b in benefits if b.get("period") == "one_off"]
+    monthly = [b for b in benefits if b.get("period") == "monthly"]
+    children = {b.get("person_iin") for b in benefits}
+    return {
+        "children": str(len(children)),
+        "one_off": Money(sum(int(b["amount"]) for b in one_off)),
+        "monthly": Money(sum(int(b["amount"]) for b in monthly)),
+    }
+
+
+SPEC = ServiceSpec(
+    name="birth",
+    consent_message="consent.ask.birth",
+    assigned_message="decision.assigned.birth",
+    assigned_params=_assigned,
+)

@@ -1,0 +1,52 @@
+"""Consent: the language question, the offer, and what ends an unanswered offer (shared by every service)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ASKING = ["awaiting_language", "awaiting_consent"]
+WAITING = ["awaiting_language", "awaiting_consent", "confirming_bank_account", "awaiting_bank_account"]
+
+STATES: list[dict[str, Any]] = [
+    {"name": "new"},
+    {"name": "queued", "on_exit": "clear_timers"},
+    {"name": "awaiting_language", "on_enter": "ask_language", "on_exit": "clear_timers"},
+    {"name": "awaiting_consent", "on_enter": "ask_consent", "on_exit": "clear_timers"},
+    {"name": "already_applied", "on_enter": "close_already_applied"},
+    {"name": "declined", "on_enter": "acknowledge_decline"},
+    {"name": "expired", "on_enter": "notify_expired"},
+    {"name": "opted_out", "on_enter": "acknowledge_opt_out"},
+    {"name": "duplicate"},
+    {"name": "undeliverable"},
+    {"name": "cancelled", "on_enter": "notify_cancelled"},
+]
+
+TRANSITIONS: list[dict[str, Any]] = [
+    # Intake outcomes that never reach the citizen.
+    {"trigger": "mark_duplicate", "source": "new", "dest": "duplicate", "before": "note_duplicate"},
+    {"trigger": "mark_undeliverable", "source": "new", "dest": "undeliverable"},
+    # Waiting for quiet hours to end or for another dialog on the same phone.
+    {"trigger": "hold", "source": ["new", "queued"], "dest": "queued", "after": "schedule_start"},
+    # Starting: check what the state already knows, then ask.
+    {"trigger": "start", "source": ["new", "queued"], "dest": "already_applied",
+     "prepare": "take_facts", "conditions": "benefit_already_claimed"},
+    {"trigger": "start", "source": ["new", "queued"], "dest": "awaiting_language",
+     "conditions": "language_unknown"},
+    {"trigger": "start", "source": ["new", "queued"], "dest": "awaiting_consent"},
+    {"trigger": "choose_language", "source": "awaiting_language", "dest": "awaiting_consent",
+     "before": "set_language"},
+    {"trigger": "switch_language", "source": WAITING, "dest": None,
+     "after": ["set_language", "repeat_question"]},
+    {"trigger": "switch_language", "source": "submitted", "dest": None, "after": "set_language"},
+    {"trigger": "agree", "source": "awaiting_consent", "dest": "confirming_bank_account",
+     "before": "record_consent", "conditions": "has_account_on_record"},
+    {"trigger": "agree", "source": "awaiting_consent", "dest": "awaiting_bank_account",
+     "before": "record_consent", "after": "ask_bank_account"},
+    {"trigger": "decline", "source": "awaiting_consent", "dest": "declined"},
+    {"trigger": "unclear", "source": WAITING, "dest": None, "after": "reprompt"},
+    {"trigger": "remind", "source": ASKING, "dest": None, "after": "send_reminder"},
+    {"trigger": "expire", "source": ASKING, "dest": "expired"},
+    {"trigger": "opt_out", "source": WAITING, "dest": "opted_out"},
+    {"trigger": "cancel", "source": ["new", "queued", *WAITING, "submitted"], "dest": "cancelled",
+     "before": "note_cancel"},
+]

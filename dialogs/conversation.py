@@ -1,0 +1,360 @@
+"""The dialog's decisions: callbacks the state machines call. They record what to send; they do no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from transitions import EventData
+
+from bot.clock import ALMATY, almaty_date
+from bot.domain.iban import bank_name
+from bot.domain.masking import mask_iban
+from bot.domain.quiet_hours import quiet_until, start_of_local_day
+from bot.domain.workdays import add_working_days
+from bot.i18n import format_datetime_local
+from bot.settings import Settings
+from dialogs.model import Dialog, from_iso, iso
+from dialogs.spec import MACHINES, SERVICES
+
+BILINGUAL = frozenset({"language.ask", "language.reprompt"})
+CLAIMED_STATES = frozenset({"applied", "assigned", "paid"})
+Render = Callable[..., str]
+
+
+@dataclass
+class Context:
+    """What a decision may know besides the dialog: the time, the rules, and who started this step."""
+
+    now: dt.datetime
+    settings: Settings
+    render: Render
+    proactive: bool
+    channel: str = "sms"
+
+
+class Conversation:
+    """A dialog being decided: the machine's model for one step. Decisions land in `dialog.outbox`."""
+
+    def __init__(self, dialog: Dialog, ctx: Context) -> None:
+        self.dialog = dialog
+        self.ctx = ctx
+        self.spec = SERVICES[dialog.service]
+
+    # transitions reads and writes the model's state through this attribute.
+    @property
+    def state(self) -> str:
+        return self.dialog.state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self.dialog.state = value
+
+    def fire(self, trigger: str, **kwargs: Any) -> bool:
+        """Run one trigger; False when it has no transition from here or its conditions say no."""
+        if not self.can(trigger):
+            return False
+        before, turn = self.dialog.state, len(self.dialog.transcript)
+        done = bool(MACHINES[self.dialog.service].events[trigger].trigger(self, **kwargs))
+        if self.dialog.state != before:
+            self.dialog.history.append(
+                {"at": iso(self.ctx.now), "from": before, "to": self.dialog.state, "trigger": trigger,
+                 "turn": turn}
+            )
+        return done
+
+    def can(self, trigger: str) -> bool:
+        """Whether `trigger` has a transition from the current state."""
+        machine = MACHINES[self.dialog.service]
+        return trigger in machine.events and bool(machine.events[trigger].transitions.get(self.dialog.state))
+
+    # ---- sending -------------------------------------------------------------------------------
+
+    def say(self, msg_id: str, **params: Any) -> None:
+        """Queue a message to the citizen, held until quiet hours end if nobody asked for it."""
+        languages: list[str]
+        if msg_id in BILINGUAL:
+            languages = ["kk"]  # the bilingual text is the same in both catalogs
+        elif self.dialog.language is None:
+            languages = ["kk", "ru"]  # language never chosen: one SMS in each rather than a guess
+        else:
+            languages = [self.dialog.language]
+        hold = None
+        if self.ctx.proactive:
+            hold = quiet_until(self.ctx.now, self.ctx.settings.quiet_start, self.ctx.settings.quiet_end)
+        for lang in languages:
+            text = self.ctx.render(msg_id, lang, **params)
+            item = {
+                "kind": "sms", "id": self.dialog.next_id(), "msg": msg_id, "text": text,
+                "channel": self.dialog.last_channel, "hold_until": iso(hold) if hold else None, "attempts": 0,
+            }
+            self.dialog.outbox.append(item)
+            self.dialog.transcript.append({
+                "at": iso(self.ctx.now), "direction": "out", "channel": item["channel"], "text": text,
+                "message_id": item["id"], "msg": msg_id, "status": "held" if hold else "pending",
+            })
+        if hold:
+            self._arm("outbox", hold)
+
+    def _arm(self, kind: str, at: dt.datetime) -> None:
+        current = self.dialog.timers.get(kind)
+        if kind == "outbox" and current and from_iso(current) <= at:
+            return
+        self.dialog.timers[kind] = iso(at)
+
+    def clear_timers(self, event: EventData) -> None:
+        """Leaving a waiting state ends its reminders and deadlines (held messages keep their timer)."""
+        self.dialog.timers = {k: v for k, v in self.dialog.timers.items() if k == "outbox"}
+
+    # ---- intake and start -------------------------------------------------------------------------
+
+    def note_duplicate(self, event: EventData) -> None:
+        self.dialog.duplicate_of = event.kwargs.get("original")
+
+    def schedule_start(self, event: EventData) -> None:
+        until = event.kwargs.get("until")
+        if until is not None:
+            self._arm("start", until)
+
+    def take_facts(self, event: EventData) -> None:
+        facts = event.kwargs.get("facts") or {}
+        self.dialog.bank_on_record = facts.get("bank_account")
+
+    def benefit_already_claimed(self, event: EventData) -> bool:
+        facts = event.kwargs.get("facts") or {}
+        for claim in facts.get("benefits") or []:
+            if (claim.get("service") == self.dialog.service and claim.get("person_iin") in self.dialog.subject_iins
+                    and claim.get("state") in CLAIMED_STATES):
+                self.dialog.close_reason = f"benefit already {claim.get('state')} in the state databases"
+                return True
+        return False
+
+    def close_already_applied(self, event: EventData) -> None:
+        """Nothing to ask: the state databases already show this benefit; no SMS."""
+
+    def language_unknown(self, event: EventData) -> bool:
+        return self.dialog.language is None
+
+    def set_language(self, event: EventData) -> None:
+        self.dialog.language = event.kwargs["language"]
+
+    # ---- asking -----------------------------------------------------------------------------------
+
+    def _open_window(self) -> None:
+        s = self.ctx.settings
+        sent = self.ctx.now
+        self.dialog.offer_sent_at = iso(sent)
+        expires = sent + dt.timedelta(hours=s.answer_window_hours)
+        self.dialog.expires_at = iso(expires)
+        self._arm("remind", sent + dt.timedelta(hours=s.reminder_after_hours))
+        # The window includes its last second: a reply at exactly +72 h still counts.
+        self._arm("expire", expires + dt.timedelta(seconds=1))
+
+    def ask_language(self, event: EventData) -> None:
+        self._open_window()
+        self.say("language.ask")
+
+    def ask_consent(self, event: EventData) -> None:
+        self._open_window()
+        self._say_consent_question()
+
+    def _say_consent_question(self) -> None:
+        self.say(self.spec.consent_message, event_date=dt.date.fromisoformat(self.dialog.event_date),
+                 hours=str(self.ctx.settings.answer_window_hours))
+
+    def repeat_question(self, event: EventData) -> None:
+        """Say again what the dialog is waiting for (after a language switch, a reminder or an operator)."""
+        state = self.dialog.state
+        if state == "awaiting_language":
+            self.say("language.ask")
+        elif state == "awaiting_consent":
+            self._say_consent_question()
+        elif state == "confirming_bank_account":
+            self._say_confirm()
+        elif state == "awaiting_bank_account":
+            self.say("bank.ask_other")
+
+    def reprompt(self, event: EventData) -> None:
+        self.dialog.unclear_replies += 1
+        if self.dialog.unclear_replies >= self.ctx.settings.max_unclear_replies:
+            self.dialog.flag("unclear_replies")
+        state = self.dialog.state
+        if state == "awaiting_language":
+            self.say("language.reprompt")
+        elif state == "awaiting_consent":
+            self.say("consent.reprompt")
+        elif state == "confirming_bank_account":
+            account = self.dialog.bank_on_record or ""
+            self.say("bank.confirm_reprompt", bank=bank_name(account), iban=mask_iban(account))
+        else:
+            self.say("bank.ask_other")
+
+    def send_reminder(self, event: EventData) -> None:
+        if self.dialog.state == "awaiting_language":
+            self.say("language.ask")
+            return
+        deadline = from_iso(self.dialog.expires_at or iso(self.ctx.now))
+        self.say("consent.reminder", deadline=format_datetime_local(deadline, self.dialog.language or "kk"))
+
+    # ---- consent -----------------------------------------------------------------------------------
+
+    def has_account_on_record(self, event: EventData) -> bool:
+        return bool(self.dialog.bank_on_record)
+
+    def record_consent(self, event: EventData) -> None:
+        """The consent instant and its Kazakhstan date: the application date, set once, never changed."""
+        if self.dialog.consent is not None:
+            return
+        self.dialog.consent = {
+            "given_at": iso(self.ctx.now),
+            "application_date": almaty_date(self.ctx.now).isoformat(),
+            "channel": self.ctx.channel,
+        }
+
+    def _application_date(self) -> dt.date:
+        assert self.dialog.consent is not None
+        return dt.date.fromisoformat(self.dialog.consent["application_date"])
+
+    def acknowledge_decline(self, event: EventData) -> None:
+        self.say("declined.ack")
+
+    def notify_expired(self, event: EventData) -> None:
+        self.say("expired.notice")
+
+    def acknowledge_opt_out(self, event: EventData) -> None:
+        if self.dialog.consent is not None:
+            self.dialog.flag("opted_out_after_consent")
+        self.say("optout.ack")
+
+    # ---- bank account ---------------------------------------------------------------------------------
+
+    def _say_confirm(self) -> None:
+        account = self.dialog.bank_on_record or ""
+        self.say("bank.confirm", application_date=self._application_date(), bank=bank_name(account),
+                 iban=mask_iban(account))
+
+    def ask_confirm_account(self, event: EventData) -> None:
+        account = self.dialog.bank_on_record or ""
+        self.dialog.bank_account = {"iban": account, "bank": bank_name(account), "source": "on_record"}
+        self._say_confirm()
+        self.arm_bank_timers(event)
+
+    def ask_bank_account(self, event: EventData) -> None:
+        self.say("bank.ask", application_date=self._application_date())
+
+    def ask_other_account(self, event: EventData) -> None:
+        self.say("bank.ask_other")
+
+    def arm_bank_timers(self, event: EventData) -> None:
+        s = self.ctx.settings
+        self._arm("remind", self.ctx.now + dt.timedelta(hours=s.reminder_after_hours))
+        self._arm("flag_no_account", self.ctx.now + dt.timedelta(hours=s.bank_flag_after_hours))
+
+    def use_account_on_record(self, event: EventData) -> None:
+        account = self.dialog.bank_on_record or ""
+        self.dialog.bank_account = {"iban": account, "bank": bank_name(account), "source": "on_record"}
+
+    def use_typed_account(self, event: EventData) -> None:
+        iban = event.kwargs["iban"]
+        self.dialog.bank_account = {"iban": iban, "bank": bank_name(iban), "source": "typed"}
+
+    def explain_bad_account(self, event: EventData) -> None:
+        self.dialog.bank_errors += 1
+        code, params = event.kwargs["code"], event.kwargs.get("params") or {}
+        self.say(f"bank.error.{code}", **params)
+        if self.dialog.bank_errors == self.ctx.settings.max_bank_errors:
+            self.dialog.flag("bank_account_errors")
+            self.say("bank.too_many_errors")
+
+    def flag_missing_account(self, event: EventData) -> None:
+        self.dialog.flag("no_bank_account")
+
+    # ---- application and decision ------------------------------------------------------------------------
+
+    def request_submission(self, event: EventData) -> None:
+        self.dialog.outbox.append({"kind": "submit", "id": self.dialog.next_id(), "attempts": 0,
+                                   "hold_until": None})
+
+    def awaiting_application_id(self, event: EventData) -> bool:
+        return self.dialog.application is None
+
+    def record_application(self, event: EventData) -> None:
+        due = add_working_days(self._application_date(), self.ctx.settings.decision_working_days)
+        self.dialog.application = {
+            "id": event.kwargs["application_id"], "submitted_at": iso(self.ctx.now),
+            "decision_due": due.isoformat(), "extended": None,
+        }
+        self._arm_overdue(due)
+        self.say("application.submitted", application_id=event.kwargs["application_id"],
+                 application_date=self._application_date(), decision_due=due)
+
+    def _arm_overdue(self, due: dt.date) -> None:
+        self._arm("overdue", start_of_local_day(due + dt.timedelta(days=1)))
+
+    def record_decision(self, event: EventData) -> None:
+        callback = event.kwargs["decision"]
+        self.dialog.decision = {
+            "outcome": callback["outcome"], "decided_at": callback.get("decided_at") or iso(self.ctx.now),
+            "benefits": callback.get("benefits") or [], "reason": callback.get("reason"),
+        }
+        if "decision_overdue" in self.dialog.flags:
+            self.dialog.flags.remove("decision_overdue")
+
+    def _application_id(self) -> str:
+        return str((self.dialog.application or {}).get("id", ""))
+
+    def notify_assigned(self, event: EventData) -> None:
+        params = self.spec.assigned_params((self.dialog.decision or {}).get("benefits") or [])
+        self.say(self.spec.assigned_message, application_id=self._application_id(), **params)
+
+    def notify_refused(self, event: EventData) -> None:
+        reason_code = (self.dialog.decision or {}).get("reason") or "not_eligible"
+        lang = self.dialog.language or "kk"
+        reason = self.ctx.render(f"refusal.{reason_code}", lang)
+        self.say("decision.refused", application_id=self._application_id(), reason=reason)
+
+    def record_extension(self, event: EventData) -> None:
+        callback = event.kwargs["decision"]
+        assert self.dialog.application is not None
+        if self.dialog.application.get("extended"):
+            return  # a backend that calls back twice has one effect
+        if callback.get("decision_due"):
+            due = dt.date.fromisoformat(callback["decision_due"])
+        else:
+            due = self._application_date() + dt.timedelta(days=self.ctx.settings.extension_calendar_days)
+        reason_code = callback.get("reason") or "more_documents"
+        self.dialog.application["decision_due"] = due.isoformat()
+        self.dialog.application["extended"] = {"at": iso(self.ctx.now), "reason": reason_code}
+        if "decision_overdue" in self.dialog.flags:
+            self.dialog.flags.remove("decision_overdue")
+        self._arm_overdue(due)
+        lang = self.dialog.language or "kk"
+        self.say("decision.extended", application_id=self._application_id(), decision_due=due,
+                 reason=self.ctx.render(f"extension.{reason_code}", lang))
+
+    def flag_overdue(self, event: EventData) -> None:
+        self.dialog.flag("decision_overdue")
+
+    # ---- corrections ----------------------------------------------------------------------------------------
+
+    def note_cancel(self, event: EventData) -> None:
+        self.dialog.cancelled_by = event.kwargs.get("by")
+        self.dialog.outbox = [item for item in self.dialog.outbox if item["kind"] != "sms"
+                              or item.get("hold_until") is None]
+        for entry in self.dialog.transcript:
+            if entry.get("status") == "held":
+                entry["status"] = "withdrawn"
+
+    def notify_cancelled(self, event: EventData) -> None:
+        """Owed only to someone who has already been told something about this offer."""
+        told = any(e["direction"] == "out" and e.get("status") not in ("withdrawn",)
+                   for e in self.dialog.transcript)
+        if told:
+            self.say("cancelled.notice")
+
+
+def local_now(now: dt.datetime) -> dt.datetime:
+    """`now` in Kazakhstan time (for logs and texts)."""
+    return now.astimezone(ALMATY)

@@ -1,0 +1,105 @@
+"""The dialog record: what is stored in Redis for one proactive offer, and how it serialises."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# Machine states that the public API shows under another name.
+PUBLIC_STATUS = {
+    "new": "queued",
+    "confirming_bank_account": "awaiting_bank_account",
+}
+# States in which the dialog waits for the citizen's answer (and so holds the phone).
+AWAITING = frozenset({"awaiting_language", "awaiting_consent", "confirming_bank_account", "awaiting_bank_account"})
+FINAL = frozenset({
+    "assigned", "refused", "declined", "expired", "opted_out", "undeliverable", "already_applied",
+    "duplicate", "cancelled",
+})
+SERVICES = ("birth", "disabled_child", "group1_since_childhood")
+
+
+def iso(instant: dt.datetime) -> str:
+    """An instant as stored: UTC, seconds precision, 'Z'."""
+    return instant.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def from_iso(text: str) -> dt.datetime:
+    """Parse an instant written by `iso`."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass
+class Dialog:
+    """One proactive offer to one recipient, from the event to the decision."""
+
+    dialog_id: str
+    event_id: str
+    service: str
+    msisdn: str
+    recipient_iin: str
+    subject_iins: list[str]
+    event_date: str
+    registered_at: str
+    created_at: str
+    state: str = "new"
+    language: str | None = None
+    mobile: bool = True
+    bank_on_record: str | None = None
+    consent: dict[str, Any] | None = None
+    bank_account: dict[str, Any] | None = None
+    application: dict[str, Any] | None = None
+    decision: dict[str, Any] | None = None
+    flags: list[str] = field(default_factory=list)
+    unclear_replies: int = 0
+    bank_errors: int = 0
+    offer_sent_at: str | None = None
+    expires_at: str | None = None
+    duplicate_of: str | None = None
+    cancelled_by: str | None = None
+    close_reason: str | None = None
+    last_channel: str = "sms"
+    timers: dict[str, str] = field(default_factory=dict)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    seq: int = 0
+
+    @property
+    def status(self) -> str:
+        """The public status (CONTRACT.md)."""
+        return PUBLIC_STATUS.get(self.state, self.state)
+
+    @property
+    def awaiting(self) -> bool:
+        """True while the dialog waits for the citizen's answer."""
+        return self.state in AWAITING
+
+    @property
+    def final(self) -> bool:
+        """True once nothing more will happen."""
+        return self.state in FINAL
+
+    def next_id(self) -> str:
+        """A client message id unique within the dialog and stable across retries."""
+        self.seq += 1
+        return f"{self.dialog_id}-{self.seq}"
+
+    def flag(self, name: str) -> None:
+        """Raise a flag for operators (once)."""
+        if name not in self.flags:
+            self.flags.append(name)
+
+    def to_json(self) -> str:
+        """The stored form."""
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Dialog:
+        """Load the stored form, ignoring fields that a newer version may have added."""
+        data = json.loads(raw)
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -13,17 +12,7 @@ import sys
 from aiohttp import web
 
 from bot.clock import SimClock, SystemClock, parse_instant
-from bot.domain.masking import PersonalDataFilter
-
-
-def setup_logging(level: str = "INFO") -> None:
-    """Log lines to stderr, every one of them scrubbed of personal data."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(PersonalDataFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+from bot.logs import setup_logging
 
 
 async def _until_signal() -> None:

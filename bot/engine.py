@@ -99,7 +99,7 @@ class Engine:
         """Create the dialog for a new event (False and the existing dialog when the event_id is known)."""
         now = self.clock.now()
         dialog = Dialog(
-            dialog_id="d_" + secrets.token_hex(8), event_id=event.event_id, service=event.service,
+            dialog_id=new_dialog_id(), event_id=event.event_id, service=event.service,
             msisdn=event.msisdn, recipient_iin=event.recipient_iin, subject_iins=list(event.subject_iins),
             event_date=event.event_date.isoformat(), registered_at=iso(event.registered_at),
             created_at=iso(now), language=event.language, mobile=event.mobile,
@@ -425,6 +425,12 @@ class Engine:
         dialog.outbox.remove(item)
         step.extra_keys.append((self.store.keys.application(application_id), dialog.dialog_id))
         self._fire(step, "accepted", application_id=application_id)
+
+
+def new_dialog_id() -> str:
+    """A random id in groups of four, so no run of digits in it can be mistaken for an IIN or a phone."""
+    token = secrets.token_hex(8)
+    return "d_" + "-".join(token[i:i + 4] for i in range(0, 16, 4))
 
 
 def _has_cyrillic(text: str) -> bool:

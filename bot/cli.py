@@ -51,6 +51,8 @@ async def _serve(port: int) -> None:
     from bot.settings import Settings
 
     settings = Settings.from_env()
+    if not settings.redis_url:
+        raise SystemExit("proactive-bot serve: REDIS_URL is required (a real Redis; `dev` embeds one)")
     app = create_app(settings, clock=SystemClock())
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()

@@ -336,6 +336,9 @@ class Engine:
                 await self.store.drop_timer(dialog_id, kind)
                 return
             if from_iso(due) > now:
+                # The sorted set disagrees with the dialog (it cannot after an atomic save, but a hand edit
+                # could): rewrite the score rather than let the clock spin on a timer that will not fire.
+                await self.store.save(loaded, {})
                 return
             step = self._step(loaded, proactive=True)
             del loaded.timers[kind]

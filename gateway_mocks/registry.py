@@ -9,11 +9,17 @@ from typing import Any
 from bot.domain.iin import make_iin
 
 _serials = itertools.count(100)
+_issued: set[str] = set()
 
 
 def child_iin(birth_date: dt.date, sex: str = "F") -> str:
-    """A fresh valid IIN for a child born on `birth_date`."""
-    return make_iin(birth_date, sex, next(_serials))
+    """A fresh valid IIN for a child born on `birth_date`, never one handed out before in this process."""
+    while True:
+        # make_iin skips an unissuable serial by taking the next one, so two serials can give one IIN.
+        iin = make_iin(birth_date, sex, next(_serials))
+        if iin not in _issued:
+            _issued.add(iin)
+            return iin
 
 
 def birth_event(event_id: str, *, parent_iin: str, msisdn: str, language: str | None, registered_at: str,

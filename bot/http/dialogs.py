@@ -18,6 +18,18 @@ PUBLIC_STATUSES = frozenset({
 MAX_SCAN = 5000
 
 
+def _scrubbed(value: Any) -> Any:
+    """`value` with every string scrubbed of IINs, phones and IBANs, at any depth: the backend's decision
+    names each person by IIN (`benefits[].person_iin`), and what is stored as received is shown masked."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrubbed(v) for k, v in value.items()}
+    return value
+
+
 def dialog_view(d: Dialog) -> dict[str, Any]:
     """The operator's view of a dialog (CONTRACT.md), every personal datum masked."""
     bank = None
@@ -27,7 +39,8 @@ def dialog_view(d: Dialog) -> dict[str, Any]:
         "dialog_id": d.dialog_id, "event_id": d.event_id, "service": d.service, "status": d.status,
         "language": d.language, "msisdn": mask_msisdn(d.msisdn), "created_at": d.created_at,
         "offer_sent_at": d.offer_sent_at, "expires_at": d.expires_at,
-        "consent": d.consent, "bank_account": bank, "application": d.application, "decision": d.decision,
+        "consent": _scrubbed(d.consent), "bank_account": bank, "application": _scrubbed(d.application),
+        "decision": _scrubbed(d.decision),
         "flags": list(d.flags), "duplicate_of": d.duplicate_of, "cancelled_by": d.cancelled_by,
         "close_reason": d.close_reason,
         "transcript": [
@@ -63,13 +76,13 @@ async def list_dialogs(request: web.Request) -> web.Response:
             msisdn = parse_msisdn(q["msisdn"]).e164
         except PhoneError as error:
             problems.append(("msisdn", error.code, f"msisdn: {error}"))
-    status, service = q.get("status"), q.get("service")
+    status, service = q.get("status") or None, q.get("service") or None  # empty means no filter
     if status and status not in PUBLIC_STATUSES:
         problems.append(("status", "invalid", "unknown status"))
     if service and service not in SERVICES:
         problems.append(("service", "invalid", "service must be one of " + ", ".join(SERVICES)))
     try:
-        limit = int(q.get("limit", "50"))
+        limit = int(q.get("limit") or "50")
         offset = int(q.get("cursor") or "0")
         if not 1 <= limit <= 200 or offset < 0:
             raise ValueError

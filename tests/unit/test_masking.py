@@ -183,4 +183,5 @@ def test_scrub_hides_any_iban(before: str, code: str, account: str, grouped: boo
     typed = " ".join(iban[i : i + 4] for i in range(0, 20, 4)) if grouped else iban
     scrubbed = scrub(f"{before} {typed} {after}")
     assert typed not in scrubbed
-    assert iban[4:16] not in scrubbed.replace(" ", "")
+    # Without its neighbours: digits around the mask's last four could otherwise spell the run by chance.
+    assert iban[4:16] not in scrub(typed).replace(" ", "")

@@ -319,7 +319,10 @@ class Engine:
 
     async def fire_due(self, now: dt.datetime) -> None:
         """Fire every timer due at `now` (the simulated clock calls this at each timer's own instant)."""
-        for dialog_id, kind in await self.store.due_timers(now):
+        due = await self.store.due_timers(now)
+        # Messages held for the same instant go out before held dialogs start (stable: otherwise earliest
+        # first), so that at 09:00 a phone hears that its old offer ended before it hears the next one.
+        for dialog_id, kind in sorted(due, key=lambda timer: timer[1] == "start"):
             await self.fire_timer(dialog_id, kind)
 
     async def fire_timer(self, dialog_id: str, kind: str) -> None:

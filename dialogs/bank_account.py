@@ -7,8 +7,10 @@ from typing import Any
 BANK = ["confirming_bank_account", "awaiting_bank_account"]
 
 STATES: list[dict[str, Any]] = [
-    {"name": "confirming_bank_account", "on_enter": "ask_confirm_account", "on_exit": "clear_timers"},
-    {"name": "awaiting_bank_account", "on_enter": "arm_bank_timers", "on_exit": "clear_timers"},
+    {"name": "confirming_bank_account", "on_enter": "ask_confirm_account",
+     "on_exit": ["clear_timers", "withdraw_held_reminders"]},
+    {"name": "awaiting_bank_account", "on_enter": "arm_bank_timers",
+     "on_exit": ["clear_timers", "withdraw_held_reminders"]},
 ]
 
 TRANSITIONS: list[dict[str, Any]] = [

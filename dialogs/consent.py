@@ -10,8 +10,10 @@ WAITING = ["awaiting_language", "awaiting_consent", "confirming_bank_account", "
 STATES: list[dict[str, Any]] = [
     {"name": "new"},
     {"name": "queued", "on_exit": "clear_timers"},
-    {"name": "awaiting_language", "on_enter": "ask_language", "on_exit": "clear_timers"},
-    {"name": "awaiting_consent", "on_enter": "ask_consent", "on_exit": "clear_timers"},
+    {"name": "awaiting_language", "on_enter": "ask_language",
+     "on_exit": ["clear_timers", "withdraw_held_reminders"]},
+    {"name": "awaiting_consent", "on_enter": "ask_consent",
+     "on_exit": ["clear_timers", "withdraw_held_reminders"]},
     {"name": "already_applied", "on_enter": "close_already_applied"},
     {"name": "declined", "on_enter": "acknowledge_decline"},
     {"name": "expired", "on_enter": "notify_expired"},

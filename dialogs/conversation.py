@@ -108,6 +108,22 @@ class Conversation:
         """Leaving a waiting state ends its reminders and deadlines (held messages keep their timer)."""
         self.dialog.timers = {k: v for k, v in self.dialog.timers.items() if k == "outbox"}
 
+    def withdraw_held_reminders(self, event: EventData) -> None:
+        """Leaving a question withdraws its reminder still held for quiet hours: it would ask it again.
+
+        While a dialog waits for an answer, the only message it holds is a reminder of that question (a
+        timer fired at night); answered in the morning, that reminder must not go out at 09:00 and be
+        read as a question still open. This runs before the next state speaks, so nothing new is lost.
+        """
+        withdrawn = {item["id"] for item in self.dialog.outbox
+                     if item["kind"] == "sms" and item.get("hold_until") is not None}
+        if not withdrawn:
+            return
+        self.dialog.outbox = [item for item in self.dialog.outbox if item["id"] not in withdrawn]
+        for entry in self.dialog.transcript:
+            if entry.get("message_id") in withdrawn and entry.get("status") == "held":
+                entry["status"] = "withdrawn"
+
     # ---- intake and start -------------------------------------------------------------------------
 
     def note_duplicate(self, event: EventData) -> None:

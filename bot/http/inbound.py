@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from bot.channels.sms import InboundFormatError, SmsChannel
@@ -10,12 +12,14 @@ from bot.http.common import ENGINE, SETTINGS, errors, parse_json, read_body
 SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)
 
 
+async def _json(request: web.Request) -> Any | web.Response:
+    body = await read_body(request, request.app[SETTINGS].max_body_bytes)
+    return body if isinstance(body, web.Response) else parse_json(body)
+
+
 async def post_sms(request: web.Request) -> web.Response:
     """A citizen's SMS to 1414."""
-    body = await read_body(request, request.app[SETTINGS].max_body_bytes)
-    if isinstance(body, web.Response):
-        return body
-    data = parse_json(body)
+    data = await _json(request)
     if isinstance(data, web.Response):
         return data
     try:
@@ -28,10 +32,7 @@ async def post_sms(request: web.Request) -> web.Response:
 
 async def post_sms_status(request: web.Request) -> web.Response:
     """A delivery report for an SMS we sent."""
-    body = await read_body(request, request.app[SETTINGS].max_body_bytes)
-    if isinstance(body, web.Response):
-        return body
-    data = parse_json(body)
+    data = await _json(request)
     if isinstance(data, web.Response):
         return data
     try:

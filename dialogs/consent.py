@@ -38,7 +38,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "choose_language", "source": "awaiting_language", "dest": "awaiting_consent",
      "before": "set_language"},
     {"trigger": "switch_language", "source": WAITING, "dest": None,
-     "after": ["set_language", "repeat_question"]},
+     "after": ["set_language", "withdraw_held_reminders", "repeat_question"]},
     {"trigger": "switch_language", "source": "submitted", "dest": None, "after": "set_language"},
     {"trigger": "agree", "source": "awaiting_consent", "dest": "confirming_bank_account",
      "before": "record_consent", "conditions": "has_account_on_record"},

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
+from bot.channels.base import Channel
 from bot.channels.sms import SmsChannel
 from bot.clock import Clock, SimClock, SystemClock
 from bot.engine import Engine
@@ -43,12 +44,16 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
     async def resources(app: web.Application) -> AsyncIterator[None]:
         client = redis if redis is not None else _redis_from(settings)
         session = aiohttp.ClientSession()
-        store = Store(client, settings.key_prefix)
+        store = Store(client, settings.key_prefix, log_retention_seconds=settings.log_retention_days * 86400)
         sms = SmsChannel(session, settings.sms_gateway_url, settings.sms_sender, settings.http_timeout_seconds)
+        channels: dict[str, Channel] = {}
+        # -- channels: ussd --
+        # -- channels: telegram --
         engine = Engine(
             store=store, clock=clock, settings=settings, translator=translator, sms=sms,
             egov=EgovClient(session, settings.egov_url, settings.http_timeout_seconds),
             assignment=AssignmentBackend(session, settings.assignment_url, settings.http_timeout_seconds),
+            channels=channels,
         )
         app[REDIS] = client
         app[STORE] = store
@@ -82,6 +87,9 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         web.get("/healthz", healthz),
         web.get("/readyz", readyz),
     ])
+    # -- routes: ussd --
+    # -- routes: telegram --
+    # -- routes: ops --
     app.middlewares.append(_store_unavailable)
     return app
 

@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.store import Store
 from dialogs.conversation import Context, Conversation
 from dialogs.interpret import interpret
-from dialogs.model import Dialog, from_iso, iso
+from dialogs.model import PUBLIC_STATUS, Dialog, from_iso, iso
 
 log = logging.getLogger("bot.engine")
 
@@ -51,18 +51,48 @@ class Step:
         self.conversation = conversation
         self.saved_timers = dict(dialog.timers)
         self.extra_keys: list[tuple[str, str]] = []
+        self.extra_log: list[dict[str, Any]] = []
+        self._seen_history = len(dialog.history)
+        self._seen_lines = {self._line_key(i, e): e.get("status") for i, e in enumerate(dialog.transcript)}
+
+    @staticmethod
+    def _line_key(index: int, line: dict[str, Any]) -> str:
+        return str(line.get("message_id") or index)
+
+    def journal(self, now: dt.datetime) -> list[dict[str, Any]]:
+        """Dialog-log records for what changed since the last save: status changes and messages."""
+        d = self.dialog
+        base = {"at": iso(now), "dialog_id": d.dialog_id, "service": d.service, "msisdn": mask_msisdn(d.msisdn)}
+        records: list[dict[str, Any]] = []
+        for change in d.history[self._seen_history:]:
+            records.append({**base, "type": "status", "from": PUBLIC_STATUS.get(change["from"], change["from"]),
+                            "to": PUBLIC_STATUS.get(change["to"], change["to"]), "trigger": change["trigger"]})
+        for i, line in enumerate(d.transcript):
+            key = self._line_key(i, line)
+            if key in self._seen_lines and self._seen_lines[key] == line.get("status"):
+                continue
+            records.append({**base, "type": "message", "direction": line["direction"], "channel": line["channel"],
+                            "message_id": line.get("message_id"), "msg": line.get("msg"),
+                            "delivery": line.get("status"), "status": d.status})
+            self._seen_lines[key] = line.get("status")
+        self._seen_history = len(d.history)
+        records.extend({**base, **extra} for extra in self.extra_log)
+        self.extra_log = []
+        return records
 
 
 class Engine:
     """Turns events, replies, callbacks and timers into dialog steps, and carries out what they decide."""
 
     def __init__(self, *, store: Store, clock: Clock, settings: Settings, translator: Translator,
-                 sms: Channel, egov: EgovClient, assignment: AssignmentBackend) -> None:
+                 sms: Channel, egov: EgovClient, assignment: AssignmentBackend,
+                 channels: dict[str, Channel] | None = None) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
         self.translator = translator
         self.sms = sms
+        self.channels: dict[str, Channel] = {"sms": sms, **(channels or {})}
         self.egov = egov
         self.assignment = assignment
 
@@ -74,7 +104,7 @@ class Engine:
         return Step(dialog, Conversation(dialog, ctx))
 
     async def _commit(self, step: Step) -> None:
-        await self.store.save(step.dialog, step.saved_timers, step.extra_keys)
+        await self.store.save(step.dialog, step.saved_timers, step.extra_keys, step.journal(self.clock.now()))
         step.saved_timers = dict(step.dialog.timers)
         step.extra_keys = []
 
@@ -217,6 +247,24 @@ class Engine:
                 await self._reply(dialog, message)
             else:
                 await self._reply_without_dialog(message)
+
+    async def repeat_question(self, msisdn: str, channel: str, *, note: dict[str, Any] | None = None) -> Dialog | None:
+        """Say again what the phone's open dialog waits for, on `channel` (a USSD session, an operator's resend).
+
+        Returns the dialog, or None when nothing waits for this phone's answer.
+        """
+        async with self.store.phone_lock(msisdn):
+            active = await self.store.phone_active(msisdn)
+            dialog = await self.store.load(active) if active else None
+            if dialog is None or not dialog.awaiting:
+                return None
+            dialog.last_channel = channel
+            step = self._step(dialog, proactive=False, channel=channel)
+            if note:
+                step.extra_log.append(note)
+            step.conversation.repeat_question()
+            await self._finish(step)
+            return step.dialog
 
     def _record_inbound(self, dialog: Dialog, message: Inbound) -> None:
         dialog.transcript.append({"at": iso(self.clock.now()), "direction": "in", "channel": message.channel,
@@ -366,7 +414,7 @@ class Engine:
                 if not_before and from_iso(not_before) > now:
                     continue
                 if item["kind"] == "sms":
-                    await self._send_sms(step, item)
+                    await self._send_message(step, item)
                 else:
                     await self._submit(step, item)
                 progressed = True
@@ -392,11 +440,13 @@ class Engine:
         step.dialog.outbox.remove(item)
         return False
 
-    async def _send_sms(self, step: Step, item: dict[str, Any]) -> None:
+    async def _send_message(self, step: Step, item: dict[str, Any]) -> None:
         dialog = step.dialog
         line = next((e for e in dialog.transcript if e.get("message_id") == item["id"]), None)
+        channel = self.channels.get(item.get("channel", "sms"), self.sms)
         try:
-            receipt = await self.sms.send(Outbound(item["id"], dialog.msisdn, item["text"]))
+            receipt = await channel.send(Outbound(item["id"], dialog.msisdn, item["text"], item.get("msg"),
+                                                  item.get("lang")))
         except SendError as error:
             log.warning("dialog %s: send %s failed: %s", dialog.dialog_id, item["id"], error)
             if not self._retry_or_give_up(step, item, error, self.settings.send_retry_seconds):

@@ -68,7 +68,7 @@ _BANK = Longest(("Home Credit Bank", "Bank CenterCredit"))
 _IBAN = "KZ** **** **** **** 0100"
 _HOURS = 72
 
-MESSAGES: dict[str, Message] = {
+SMS_MESSAGES: dict[str, Message] = {
     # TRANSLATORS: Same text in both catalogs, Kazakh first: a benefit is due; language 1/2; no SMS codes.
     N_("language.ask"): Message((), {}, bilingual=True),
     # TRANSLATORS: Same text in both catalogs: answer with a digit, 1 Kazakh, 2 Russian.
@@ -156,3 +156,15 @@ MESSAGES: dict[str, Message] = {
     # TRANSLATORS: The registry corrected its data, the earlier offer is withdrawn; nothing to do; 1414.
     N_("cancelled.notice"): _message(),
 }
+
+
+def _channel_messages() -> dict[str, Message]:
+    # Channels with their own wording (shorter USSD screens, Telegram prompts) keep their ids beside
+    # their adapters; they share the catalogs, so the catalog tests see every one of them.
+    from bot.channels.telegram_messages import TELEGRAM_MESSAGES
+    from bot.channels.ussd_messages import USSD_MESSAGES
+
+    return {**USSD_MESSAGES, **TELEGRAM_MESSAGES}
+
+
+MESSAGES: dict[str, Message] = {**SMS_MESSAGES, **_channel_messages()}

@@ -43,6 +43,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     send_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600)
     submit_retry_seconds: tuple[int, ...] = (60, 300, 900, 3600)
+    # The dialog log: per-dialog records kept this long (the record of a benefit outlives the dialog).
+    log_retention_days: int = 400
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -59,6 +61,7 @@ class Settings:
         for name in (
             "answer_window_hours", "reminder_after_hours", "bank_flag_after_hours", "decision_working_days",
             "extension_calendar_days", "max_unclear_replies", "max_bank_errors", "event_clock_skew_seconds",
+            "log_retention_days",
         ):
             if name.upper() in env:
                 values[name] = int(env[name.upper()])

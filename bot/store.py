@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,12 @@ class Keys:
     def once(self, what: str, msisdn: str, day: str) -> str:
         return f"{self.prefix}:phone:{{{msisdn}}}:once:{what}:{day}"
 
+    def dialog_log(self, dialog_id: str) -> str:
+        return f"{self.prefix}:dialog:{dialog_id}:log"
+
+    def log_feed(self) -> str:
+        return f"{self.prefix}:log"
+
     def timers(self) -> str:
         return f"{self.prefix}:timers"
 
@@ -66,9 +73,12 @@ def _timer_member(dialog_id: str, kind: str) -> str:
 class Store:
     """The bot's persistence: dialogs, indexes, phone slots and timers."""
 
-    def __init__(self, redis: Redis, prefix: str = "pb") -> None:
+    def __init__(self, redis: Redis, prefix: str = "pb", *, log_retention_seconds: int = 400 * 86400,
+                 log_feed_maxlen: int = 100_000) -> None:
         self.redis = redis
         self.keys = Keys(prefix)
+        self.log_retention_seconds = log_retention_seconds
+        self.log_feed_maxlen = log_feed_maxlen
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -124,12 +134,33 @@ class Store:
                     continue
 
     async def save(self, dialog: Dialog, previous_timers: dict[str, str], extra: list[tuple[str, str]]
-                   | None = None) -> None:
-        """Write the dialog and bring its timers in line, atomically."""
+                   | None = None, log: list[dict[str, Any]] | None = None) -> None:
+        """Write the dialog, bring its timers in line and append its log records, atomically."""
         async with self.redis.pipeline(transaction=True) as pipe:
             self._write(pipe, dialog, previous_timers)
             for key, value in extra or []:
                 pipe.set(key, value)
+            if log:
+                self._append_log(pipe, dialog.dialog_id, log)
+            await pipe.execute()
+
+    def _append_log(self, pipe: Any, dialog_id: str, records: list[dict[str, Any]]) -> None:
+        """Per-dialog JSON lines (kept `log_retention_seconds`) and the live feed every tail reads."""
+        key = self.keys.dialog_log(dialog_id)
+        for record in records:
+            line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+            pipe.rpush(key, line)
+            pipe.xadd(self.keys.log_feed(), {"record": line}, maxlen=self.log_feed_maxlen, approximate=True)
+        pipe.expire(key, self.log_retention_seconds)
+
+    async def dialog_log(self, dialog_id: str) -> list[dict[str, Any]]:
+        """Every log record kept for one dialog, oldest first."""
+        return [json.loads(line) for line in await self.redis.lrange(self.keys.dialog_log(dialog_id), 0, -1)]
+
+    async def append_log(self, dialog_id: str, records: list[dict[str, Any]]) -> None:
+        """Log records that change no dialog state (an operator's look at personal data, say)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self._append_log(pipe, dialog_id, records)
             await pipe.execute()
 
     def _write(self, pipe: Any, dialog: Dialog, previous_timers: dict[str, str]) -> None:

@@ -20,6 +20,10 @@ from dialogs.model import Dialog, from_iso, iso
 from dialogs.spec import MACHINES, SERVICES
 
 BILINGUAL = frozenset({"language.ask", "language.reprompt"})
+# The law names SMS: the consent request and the decision go by SMS even when the citizen uses another channel.
+ALWAYS_BY_SMS = ("consent.ask.", "decision.")
+# Channels the citizen reads only while a session is open: nothing can be pushed to them later.
+PULL_CHANNELS = frozenset({"ussd"})
 CLAIMED_STATES = frozenset({"applied", "assigned", "paid"})
 Render = Callable[..., str]
 
@@ -72,6 +76,25 @@ class Conversation:
 
     # ---- sending -------------------------------------------------------------------------------
 
+    def _channels(self, msg_id: str) -> list[str]:
+        """Where a message goes: the channel the citizen last answered on; the law's texts also by SMS."""
+        channel = self.dialog.last_channel
+        if channel in PULL_CHANNELS and self.ctx.proactive:
+            channel = "sms"  # nobody is looking at a USSD screen we could write to; SMS reaches the phone
+        targets = [channel]
+        if channel != "sms" and msg_id.startswith(ALWAYS_BY_SMS):
+            targets.append("sms")
+        return targets
+
+    def _text(self, channel: str, msg_id: str, lang: str, params: dict[str, Any]) -> tuple[str, str]:
+        """The channel's own wording when it has one (USSD screens are shorter than an SMS)."""
+        if channel in PULL_CHANNELS:
+            try:
+                return f"{channel}.{msg_id}", self.ctx.render(f"{channel}.{msg_id}", lang, **params)
+            except KeyError:
+                pass
+        return msg_id, self.ctx.render(msg_id, lang, **params)
+
     def say(self, msg_id: str, **params: Any) -> None:
         """Queue a message to the citizen, held until quiet hours end if nobody asked for it."""
         languages: list[str]
@@ -84,17 +107,18 @@ class Conversation:
         hold = None
         if self.ctx.proactive:
             hold = quiet_until(self.ctx.now, self.ctx.settings.quiet_start, self.ctx.settings.quiet_end)
-        for lang in languages:
-            text = self.ctx.render(msg_id, lang, **params)
-            item = {
-                "kind": "sms", "id": self.dialog.next_id(), "msg": msg_id, "text": text,
-                "channel": self.dialog.last_channel, "hold_until": iso(hold) if hold else None, "attempts": 0,
-            }
-            self.dialog.outbox.append(item)
-            self.dialog.transcript.append({
-                "at": iso(self.ctx.now), "direction": "out", "channel": item["channel"], "text": text,
-                "message_id": item["id"], "msg": msg_id, "status": "held" if hold else "pending",
-            })
+        for channel in self._channels(msg_id):
+            for lang in languages:
+                variant, text = self._text(channel, msg_id, lang, params)
+                item = {
+                    "kind": "sms", "id": self.dialog.next_id(), "msg": variant, "text": text, "lang": lang,
+                    "channel": channel, "hold_until": iso(hold) if hold else None, "attempts": 0,
+                }
+                self.dialog.outbox.append(item)
+                self.dialog.transcript.append({
+                    "at": iso(self.ctx.now), "direction": "out", "channel": channel, "text": text,
+                    "message_id": item["id"], "msg": variant, "status": "held" if hold else "pending",
+                })
         if hold:
             self._arm("outbox", hold)
 
@@ -180,7 +204,7 @@ class Conversation:
         self.say(self.spec.consent_message, event_date=dt.date.fromisoformat(self.dialog.event_date),
                  hours=str(self.ctx.settings.answer_window_hours))
 
-    def repeat_question(self, event: EventData) -> None:
+    def repeat_question(self, event: EventData | None = None) -> None:
         """Say again what the dialog is waiting for (after a language switch, a reminder or an operator)."""
         state = self.dialog.state
         if state == "awaiting_language":

@@ -50,6 +50,8 @@ def create_mocks_app(settings: MocksSettings, clock: SimClock) -> web.Applicatio
     app[ASSIGNMENT] = backend
     app[OUTBOUND] = outbound
     app.add_routes([*ClockApi(clock).routes(), *gateway.routes(), *egov.routes(), *backend.routes()])
+    # -- mocks: ussd --
+    # -- mocks: telegram --
     app.cleanup_ctx.append(_http_session)
     return app
 

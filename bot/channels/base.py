@@ -26,6 +26,8 @@ class Outbound:
     client_id: str
     msisdn: str
     text: str
+    msg_id: str | None = None      # the catalog message, so a channel can add its own buttons or menus
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,7 @@
+"""Telegram-only citizen-facing messages (their texts are in the kk and ru catalogs)."""
+
+from __future__ import annotations
+
+from bot.messages import Message
+
+TELEGRAM_MESSAGES: dict[str, Message] = {}

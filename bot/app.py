@@ -90,7 +90,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
     # -- routes: ussd --
     # -- routes: telegram --
     # -- routes: ops --
-    app.middlewares.append(_store_unavailable)
+    app.middlewares.extend([_json_errors, _store_unavailable])
     return app
 
 
@@ -110,6 +110,21 @@ async def _poll_timers(engine: Engine, clock: Clock) -> None:
         except Exception:
             log.exception("timers: a timer failed; the others go on")
         await asyncio.sleep(TIMER_POLL_SECONDS)
+
+
+@web.middleware
+async def _json_errors(request: web.Request,
+                       handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """aiohttp's own 404/405/413 in the one error shape every API client reads."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400 or request.path.startswith(("/ops", "/mock")):
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(error.status, "bad_request")
+        body = {"errors": [{"field": "$", "code": code, "message": error.reason}]}
+        return web.json_response(body, status=error.status, headers={
+            k: v for k, v in error.headers.items() if k in ("Allow", "Retry-After")})
 
 
 @web.middleware

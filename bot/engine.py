@@ -17,7 +17,7 @@ from bot.domain.masking import mask_msisdn
 from bot.domain.quiet_hours import quiet_until
 from bot.i18n import Translator
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import INBOUND_MEMORY_SECONDS, Store
 from dialogs.conversation import Context, Conversation
 from dialogs.interpret import interpret
 from dialogs.model import PUBLIC_STATUS, Dialog, from_iso, iso
@@ -50,7 +50,7 @@ class Step:
         self.dialog = dialog
         self.conversation = conversation
         self.saved_timers = dict(dialog.timers)
-        self.extra_keys: list[tuple[str, str]] = []
+        self.extra_keys: list[tuple[str, str, int | None]] = []  # key, value, seconds to keep (None: always)
         self.extra_log: list[dict[str, Any]] = []
         self._seen_history = len(dialog.history)
         self._seen_lines = {self._line_key(i, e): e.get("status") for i, e in enumerate(dialog.transcript)}
@@ -237,16 +237,19 @@ class Engine:
 
     async def inbound(self, message: Inbound) -> None:
         """A citizen's message: applied to the one dialog waiting on that phone, or answered politely."""
-        if not await self.store.first_delivery(f"{message.channel}:{message.provider_message_id}"):
-            log.info("inbound %s seen before; ignored", message.provider_message_id)
-            return
+        seen_key = self.store.keys.inbound(f"{message.channel}:{message.provider_message_id}")
         async with self.store.phone_lock(message.msisdn):
+            # Checked under the lock and marked in the same transaction as the step it caused: a gateway's
+            # retry after we stopped half-way is processed again, a retry after we finished is not.
+            if await self.store.lookup(seen_key) is not None:
+                log.info("inbound %s seen before; ignored", message.provider_message_id)
+                return
             active = await self.store.phone_active(message.msisdn)
             dialog = await self.store.load(active) if active else None
             if dialog is not None and dialog.awaiting:
-                await self._reply(dialog, message)
+                await self._reply(dialog, message, seen_key)
             else:
-                await self._reply_without_dialog(message)
+                await self._reply_without_dialog(message, seen_key)
 
     async def repeat_question(self, msisdn: str, channel: str, *, note: dict[str, Any] | None = None) -> Dialog | None:
         """Say again what the phone's open dialog waits for, on `channel` (a USSD session, an operator's resend).
@@ -270,8 +273,9 @@ class Engine:
         dialog.transcript.append({"at": iso(self.clock.now()), "direction": "in", "channel": message.channel,
                                   "text": message.text, "message_id": message.provider_message_id})
 
-    async def _reply(self, dialog: Dialog, message: Inbound) -> None:
+    async def _reply(self, dialog: Dialog, message: Inbound, seen_key: str) -> None:
         step = self._step(dialog, proactive=False, channel=message.channel)
+        step.extra_keys.append((seen_key, dialog.dialog_id, INBOUND_MEMORY_SECONDS))
         self._record_inbound(dialog, message)
         dialog.last_channel = message.channel
         if dialog.expires_at and self.clock.now() > from_iso(dialog.expires_at) and self._fire(step, "expire"):
@@ -283,14 +287,16 @@ class Engine:
             log.info("dialog %s: reply read as %s", dialog.dialog_id, trigger)
         await self._finish(step)
 
-    async def _reply_without_dialog(self, message: Inbound) -> None:
+    async def _reply_without_dialog(self, message: Inbound, seen_key: str) -> None:
         now = self.clock.now()
         last = await self._last_offer(message.msisdn)
         if last is not None and last.state == "opted_out":
             log.info("reply from an opted-out phone %s: silence", mask_msisdn(message.msisdn))
+            await self.store.mark_seen(seen_key)
             return
         if last is not None:
             step = self._step(last, proactive=False, channel=message.channel)
+            step.extra_keys.append((seen_key, last.dialog_id, INBOUND_MEMORY_SECONDS))
             self._record_inbound(last, message)
             if last.state == "expired":
                 if await self.store.once_per_day("lapsed", message.msisdn, almaty_date(now)):
@@ -299,6 +305,7 @@ class Engine:
                 step.conversation.say("nodialog.info")
             await self._finish(step)
             return
+        await self.store.mark_seen(seen_key)
         if not await self.store.once_per_day("info", message.msisdn, almaty_date(now)):
             return
         lang = "kk" if _KAZAKH_LETTERS & set(message.text) or not _has_cyrillic(message.text) else "ru"
@@ -352,7 +359,7 @@ class Engine:
             if loaded.state == "submitted" and loaded.application is None:
                 # The callback overtook our record of the submission (we stopped in between).
                 self._fire(step, "accepted", application_id=payload["application_id"])
-                step.extra_keys.append((self.store.keys.application(payload["application_id"]), loaded.dialog_id))
+                step.extra_keys.append((self.store.keys.application(payload["application_id"]), loaded.dialog_id, None))
             trigger = _DECISION_TRIGGERS[payload["outcome"]]
             extended_before = (loaded.application or {}).get("extended")
             if not self._fire(step, trigger, decision=payload) or (trigger == "extend" and extended_before):
@@ -457,7 +464,7 @@ class Engine:
         dialog.outbox.remove(item)
         if line is not None:
             line.update(status="sent", sent_at=iso(self.clock.now()), provider_id=receipt.provider_message_id)
-        step.extra_keys.append((self.store.keys.message(receipt.provider_message_id), dialog.dialog_id))
+        step.extra_keys.append((self.store.keys.message(receipt.provider_message_id), dialog.dialog_id, None))
 
     async def _submit(self, step: Step, item: dict[str, Any]) -> None:
         dialog = step.dialog
@@ -479,7 +486,7 @@ class Engine:
                 dialog.flag("submission_failed")
             return
         dialog.outbox.remove(item)
-        step.extra_keys.append((self.store.keys.application(application_id), dialog.dialog_id))
+        step.extra_keys.append((self.store.keys.application(application_id), dialog.dialog_id, None))
         self._fire(step, "accepted", application_id=application_id)
 
 

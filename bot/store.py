@@ -66,6 +66,10 @@ class Keys:
         return f"{self.prefix}:inbound:{provider_message_id}"
 
 
+# Inbound message ids are remembered for a week: long enough for any gateway's retries.
+INBOUND_MEMORY_SECONDS = 7 * 86400
+
+
 def _timer_member(dialog_id: str, kind: str) -> str:
     return f"{dialog_id}|{kind}"
 
@@ -133,13 +137,14 @@ class Store:
                 except WatchError:
                     continue
 
-    async def save(self, dialog: Dialog, previous_timers: dict[str, str], extra: list[tuple[str, str]]
-                   | None = None, log: list[dict[str, Any]] | None = None) -> None:
+    async def save(self, dialog: Dialog, previous_timers: dict[str, str],
+                   extra: list[tuple[str, str, int | None]] | None = None,
+                   log: list[dict[str, Any]] | None = None) -> None:
         """Write the dialog, bring its timers in line and append its log records, atomically."""
         async with self.redis.pipeline(transaction=True) as pipe:
             self._write(pipe, dialog, previous_timers)
-            for key, value in extra or []:
-                pipe.set(key, value)
+            for key, value, keep_seconds in extra or []:
+                pipe.set(key, value, ex=keep_seconds)
             if log:
                 self._append_log(pipe, dialog.dialog_id, log)
             await pipe.execute()
@@ -229,9 +234,9 @@ class Store:
         key = self.keys.once(what, msisdn, day.isoformat())
         return bool(await self.redis.set(key, "1", nx=True, ex=2 * 86400))
 
-    async def first_delivery(self, provider_message_id: str) -> bool:
-        """True the first time an inbound message id is seen (gateways retry)."""
-        return bool(await self.redis.set(self.keys.inbound(provider_message_id), "1", nx=True, ex=7 * 86400))
+    async def mark_seen(self, inbound_key: str) -> None:
+        """Remember an inbound message that changed no dialog (gateways retry)."""
+        await self.redis.set(inbound_key, "-", ex=INBOUND_MEMORY_SECONDS)
 
     # ---- timers ---------------------------------------------------------------------------------
 

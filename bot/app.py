@@ -90,7 +90,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
     # -- routes: ussd --
     # -- routes: telegram --
     # -- routes: ops --
-    app.middlewares.extend([_json_errors, _store_unavailable])
+    app.middlewares.extend([_store_unavailable, _json_errors])
     return app
 
 
@@ -125,6 +125,14 @@ async def _json_errors(request: web.Request,
         body = {"errors": [{"field": "$", "code": code, "message": error.reason}]}
         return web.json_response(body, status=error.status, headers={
             k: v for k, v in error.headers.items() if k in ("Allow", "Retry-After")})
+    except RedisError:
+        raise  # answered 503 by _store_unavailable
+    except Exception:
+        # What was saved before the failure is whole (every write is one transaction); timers finish the rest.
+        log.exception("request %s %s failed", request.method, request.path)
+        return web.json_response(
+            {"errors": [{"field": "$", "code": "internal", "message": "internal error; it has been logged"}]},
+            status=500)
 
 
 @web.middleware

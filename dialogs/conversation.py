@@ -119,8 +119,8 @@ class Conversation:
                     "at": iso(self.ctx.now), "direction": "out", "channel": channel, "text": text,
                     "message_id": item["id"], "msg": variant, "status": "held" if hold else "pending",
                 })
-        if hold:
-            self._arm("outbox", hold)
+        # Armed even for an SMS sent at once: if we stop between saving and sending, the timer sends it.
+        self._arm("outbox", hold or self.ctx.now)
 
     def _arm(self, kind: str, at: dt.datetime) -> None:
         current = self.dialog.timers.get(kind)
@@ -316,6 +316,7 @@ class Conversation:
     def request_submission(self, event: EventData) -> None:
         self.dialog.outbox.append({"kind": "submit", "id": self.dialog.next_id(), "attempts": 0,
                                    "hold_until": None})
+        self._arm("outbox", self.ctx.now)
 
     def awaiting_application_id(self, event: EventData) -> bool:
         return self.dialog.application is None
@@ -381,6 +382,16 @@ class Conversation:
 
     def note_cancel(self, event: EventData) -> None:
         self.dialog.cancelled_by = event.kwargs.get("by")
+        self.withdraw_held()
+
+    def note_close(self, event: EventData) -> None:
+        """An operator closes the dialog: the reason is kept, held messages and timers are withdrawn."""
+        self.dialog.close_reason = event.kwargs.get("reason")
+        self.withdraw_held()
+        self.clear_timers(event)
+
+    def withdraw_held(self) -> None:
+        """Withdraw every message still held for quiet hours (they would speak for a dialog that ended)."""
         self.dialog.outbox = [item for item in self.dialog.outbox if item["kind"] != "sms"
                               or item.get("hold_until") is None]
         for entry in self.dialog.transcript:

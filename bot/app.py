@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
+from bot.channels import telegram
 from bot.channels.base import Channel
 from bot.channels.sms import SmsChannel
 from bot.clock import Clock, SimClock, SystemClock
@@ -48,7 +49,14 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         sms = SmsChannel(session, settings.sms_gateway_url, settings.sms_sender, settings.http_timeout_seconds)
         channels: dict[str, Channel] = {}
         # -- channels: ussd --
+        from bot.channels.ussd import UssdChannel
+        from bot.http.ussd import USSD_CHANNEL
+
+        channels["ussd"] = app[USSD_CHANNEL] = UssdChannel()
         # -- channels: telegram --
+        if settings.telegram_token:
+            telegram_channel = telegram.TelegramChannel(settings, store, translator, lambda: app[ENGINE])
+            app[telegram.TELEGRAM] = channels[telegram_channel.name] = telegram_channel
         engine = Engine(
             store=store, clock=clock, settings=settings, translator=translator, sms=sms,
             egov=EgovClient(session, settings.egov_url, settings.http_timeout_seconds),
@@ -88,8 +96,19 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         web.get("/readyz", readyz),
     ])
     # -- routes: ussd --
+    from bot.http import ussd
+
+    app.router.add_post("/v1/ussd", ussd.post_ussd)
     # -- routes: telegram --
+    if settings.telegram_token:  # without a token Telegram is off: no webhook, no channel
+        app.add_routes([web.post(telegram.WEBHOOK_PATH, telegram.post_webhook)])
+        app.cleanup_ctx.append(telegram.lifecycle)
     # -- routes: ops --
+    from bot import metrics, ops
+
+    app.add_routes([*ops.routes(), web.get("/metrics", metrics.get_metrics)])
+    ops.setup(app)
+    metrics.setup_metrics(app)  # its middleware times every request, so it goes first (outermost)
     app.middlewares.extend([_store_unavailable, _json_errors])
     return app
 

@@ -78,6 +78,9 @@ async def _mocks(port: int, bot_url: str) -> None:
     clock = SimClock()
     settings = MocksSettings(bot_url=bot_url,
                              backend_secret=os.environ.get("BACKEND_SECRET", "dev-backend-secret"))
+    # The Bot API mock must know the bot's token and the secret it sends with each webhook update.
+    settings.telegram_token = os.environ.get("TELEGRAM_TOKEN") or settings.telegram_token
+    settings.telegram_secret = os.environ.get("TELEGRAM_SECRET") or settings.telegram_secret
     runner = web.AppRunner(create_mocks_root(settings, clock), handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, os.environ.get("HOST", "0.0.0.0"), port).start()
@@ -88,6 +91,43 @@ async def _mocks(port: int, bot_url: str) -> None:
     finally:
         follower.cancel()
         await runner.cleanup()
+
+
+async def _logs(args: argparse.Namespace) -> int:
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from bot.domain.phone import PhoneError, parse_msisdn
+    from bot.http.dialogs import PUBLIC_STATUSES
+    from bot.logtail import LogFilter, tail
+    from bot.store import Store
+
+    try:
+        msisdn = parse_msisdn(args.msisdn).e164 if args.msisdn else None
+    except PhoneError as error:
+        print(f"proactive-bot logs: --msisdn: {error}", file=sys.stderr)
+        return 2
+    if args.status and args.status not in PUBLIC_STATUSES:
+        print(f"proactive-bot logs: --status must be one of {', '.join(sorted(PUBLIC_STATUSES))}", file=sys.stderr)
+        return 2
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    redis = Redis.from_url(args.redis_url)
+    work = asyncio.create_task(tail(
+        Store(redis, args.prefix), LogFilter(args.dialog, msisdn, args.status), lambda line: print(line, flush=True),
+        follow=args.follow, last=args.last, as_json=args.json, colour=colour))
+    stop = asyncio.create_task(_until_signal())
+    try:
+        await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (work, stop):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    except RedisError as error:
+        print(f"proactive-bot logs: Redis at {args.redis_url}: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await redis.aclose()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,14 +142,25 @@ def main(argv: list[str] | None = None) -> int:
     mocks.add_argument("--port", type=int, default=8090)
     mocks.add_argument("--bot-url", default=os.environ.get("BOT_URL", "http://127.0.0.1:8080"))
     sub.add_parser("demo", help="play scripted dialogs end to end and print the transcripts")
+    logs = sub.add_parser("logs", help="the dialog log: recent records, then new ones as they come (--follow)")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing records as they are written")
+    logs.add_argument("--dialog", help="one dialog: its whole kept log first")
+    logs.add_argument("--msisdn", help="one phone, written any common way")
+    logs.add_argument("--status", help="records of dialogs in (or entering) this public status")
+    logs.add_argument("--last", type=int, help="how many recent records first (default 20; a dialog's: all)")
+    logs.add_argument("--json", action="store_true", help="JSON lines, as stored")
+    logs.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    logs.add_argument("--prefix", default=os.environ.get("KEY_PREFIX", "pb"), help="the bot's KEY_PREFIX")
     args = parser.parse_args(argv)
-    setup_logging(os.environ.get("LOG_LEVEL", "WARNING" if args.command == "demo" else "INFO"))
+    setup_logging(os.environ.get("LOG_LEVEL", "WARNING" if args.command in ("demo", "logs") else "INFO"))
     if args.command == "dev":
         asyncio.run(_dev(args.port, args.clock_start))
     elif args.command == "serve":
         asyncio.run(_serve(args.port))
     elif args.command == "mocks":
         asyncio.run(_mocks(args.port, args.bot_url))
+    elif args.command == "logs":
+        return asyncio.run(_logs(args))
     else:
         from bot.demo import run_demo
 

@@ -125,6 +125,25 @@ async def correction(client: DevClient, msisdn: str) -> str:
     return str(answer["dialog_id"])
 
 
+async def across_channels(client: DevClient, msisdn: str) -> str:
+    # The next morning, so that the decision is not held for quiet hours (the scenes before end at dusk).
+    now = parse_instant(await _now(client)).astimezone(ALMATY)
+    morning = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(10, 0), ALMATY)
+    await client.advance((morning - now).total_seconds())
+    born = await _today(client) - dt.timedelta(days=1)
+    event = birth_event("zags-demo-8", parent_iin="751201472311", msisdn="8 776 555 10 08", language="ru",
+                        registered_at=await _now(client), children=[(child_iin(born), born)])
+    _, answer = await client.post_event(event)
+    await client.advance(20 * 60)
+    await client.ussd(msisdn, "*1414#")  # the offer as a menu (and by SMS: the law names SMS)
+    await client.ussd(msisdn, "1")  # consent on USSD; the account question follows on the same screen
+    await client.ussd_cut(msisdn)  # the network drops the session
+    await client.advance(30 * 60)
+    await client.phone_says(msisdn, "1")  # the account confirmed by SMS
+    await client.advance(2 * HOUR)
+    return str(answer["dialog_id"])
+
+
 SCENES = [
     Scene("Birth, in Kazakh: consent, account on record confirmed, benefits assigned", "+77015551001", birth_kk),
     Scene("Disabled child, in Russian: another account typed in lower case with spaces (one typo first), "
@@ -136,6 +155,8 @@ SCENES = [
     Scene("Group I since childhood: a language switch, consent, assigned to the caregiver", "+77715551006",
           group1_caregiver),
     Scene("Birth: the registry corrects itself; the offer is withdrawn", "+77785551007", correction),
+    Scene("Birth, in Russian, across channels: consent on USSD (*1414#), the account by SMS, the decision by SMS",
+          "+77765551008", across_channels),
 ]
 
 
@@ -150,7 +171,7 @@ async def print_transcript(client: DevClient, title: str, dialog_id: str) -> Non
           f"status {dialog['status']}")
     # Each status change is printed right after the message that caused it.
     lines = [(2 * i + 1, line["at"], f"{'citizen' if line['direction'] == 'in' else '   1414'} "
-                                     f"[{line['channel']}] {line['text']}")
+                                     f"[{line['channel']}] {line['text']}".replace("\n", " | "))
              for i, line in enumerate(dialog["transcript"])]
     lines += [(2 * h["after_message"], h["at"], f"        · status {h['from']} -> {h['to']} ({h['trigger']})")
               for h in dialog["history"]]

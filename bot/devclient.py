@@ -84,3 +84,71 @@ class DevClient:
     async def dialogs(self, **query: str) -> tuple[int, Any]:
         async with self.session.get(f"{self.url}/v1/dialogs", params=query, headers=self._auth()) as resp:
             return resp.status, await resp.json(content_type=None)
+
+    # ---- simulated Telegram users (the Bot API mock) ----------------------------------------------
+
+    async def telegram(self, user_id: int, action: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """A Telegram user acts — `start`, `text`, `contact`, `press`, `state` — and the bot has answered."""
+        async with self.session.post(f"{self.url}/mock/telegram/users/{user_id}/{action}", json=body or {}) as r:
+            return r.status, await r.json(content_type=None)
+
+    async def telegram_start(self, user_id: int, language_code: str | None = None) -> tuple[int, Any]:
+        return await self.telegram(user_id, "start", {"language_code": language_code or ""})
+
+    async def telegram_says(self, user_id: int, text: str) -> tuple[int, Any]:
+        return await self.telegram(user_id, "text", {"text": text})
+
+    async def telegram_presses(self, user_id: int, data: str) -> tuple[int, Any]:
+        """Tap the inline button carrying `data` on the newest bot message that has buttons."""
+        return await self.telegram(user_id, "press", {"data": data})
+
+    async def telegram_shares(self, user_id: int, msisdn: str, *, owner: int | None = None) -> tuple[int, Any]:
+        """Share a contact card: one's own (default) or someone else's (`owner` = their user id)."""
+        return await self.telegram(user_id, "contact", {"phone_number": msisdn, "user_id": owner or user_id})
+
+    async def telegram_messages(self, user_id: int) -> list[dict[str, Any]]:
+        """What the bot sent this user's chat, oldest first: text, inline buttons, reply keyboard."""
+        async with self.session.get(f"{self.url}/mock/telegram/users/{user_id}/messages") as resp:
+            data: list[dict[str, Any]] = await resp.json()
+            return data
+
+    # ---- simulated phones on USSD (the USSD gateway mock) ------------------------------------------
+
+    async def ussd(self, msisdn: str, entry: str, *, session: str | None = None) -> tuple[int, Any]:
+        """The phone dials (`*1414#`) or sends an input in its open session: (status, {session_id, screen, open})."""
+        body = {"input": entry, **({"session": session} if session else {})}
+        async with self.session.post(f"{self.url}/mock/phones/{quote(msisdn)}/ussd", json=body) as resp:
+            return resp.status, await resp.json(content_type=None)
+
+    async def ussd_cut(self, msisdn: str) -> str | None:
+        """The network drops the phone's USSD session; the dropped session's id."""
+        async with self.session.post(f"{self.url}/mock/phones/{quote(msisdn)}/ussd/cut") as resp:
+            resp.raise_for_status()
+            data: dict[str, str | None] = await resp.json()
+            return data["session_id"]
+
+    async def ussd_screens(self, msisdn: str) -> list[dict[str, Any]]:
+        """Every USSD exchange of the phone, oldest first: session_id, input, screen, open, at."""
+        async with self.session.get(f"{self.url}/mock/phones/{quote(msisdn)}/ussd") as resp:
+            data: list[dict[str, Any]] = await resp.json()
+            return data
+
+    async def phone_answers(self, msisdn: str, text: str, channel: str = "sms") -> str | None:
+        """The phone answers its open question on `channel`; on USSD it dials first if no session is open.
+
+        Returns the USSD screen shown next (None on SMS); raises when the gateway refuses.
+        """
+        if channel == "sms":
+            if (status := await self.phone_says(msisdn, text)) != 202:
+                raise RuntimeError(f"SMS from {msisdn} refused: {status}")
+            return None
+        if channel == "ussd":
+            status, answer = await self.ussd(msisdn, text)
+            if status == 409:  # no open session: dial, look at the question, then answer it
+                status, answer = await self.ussd(msisdn, "*1414#")
+                if status == 200 and answer["open"]:
+                    status, answer = await self.ussd(msisdn, text)
+            if status != 200:
+                raise RuntimeError(f"USSD from {msisdn} refused: {status} {answer}")
+            return str(answer["screen"])
+        raise ValueError(f"no simulated phone channel {channel!r}")

@@ -17,6 +17,8 @@ from gateway_mocks.assignment import AssignmentBackend
 from gateway_mocks.egov import EgovRegistry
 from gateway_mocks.settings import MocksSettings
 from gateway_mocks.sms import SmsGateway
+from gateway_mocks.telegram import TELEGRAM_API, TelegramApi
+from gateway_mocks.ussd import USSD_GATEWAY, UssdGateway
 
 
 def embedded_redis() -> Redis:
@@ -48,6 +50,14 @@ class DevSystem:
     def backend(self) -> AssignmentBackend:
         return self.mocks[ASSIGNMENT]
 
+    @property
+    def telegram(self) -> TelegramApi:
+        return self.mocks[TELEGRAM_API]
+
+    @property
+    def ussd(self) -> UssdGateway:
+        return self.mocks[USSD_GATEWAY]
+
     async def stop(self) -> None:
         await self.runner.cleanup()
 
@@ -66,6 +76,8 @@ async def start_dev(*, host: str = "127.0.0.1", port: int = 8080, clock_start: d
     mocks_settings = mocks_settings or MocksSettings()
     mocks_settings.bot_url = base
     mocks_settings.backend_secret = settings.backend_secret
+    mocks_settings.telegram_token = settings.telegram_token or mocks_settings.telegram_token
+    mocks_settings.telegram_secret = settings.telegram_secret
     app = create_app(settings, redis=redis if redis is not None else embedded_redis(), clock=clock)
     mocks = create_mocks_app(mocks_settings, clock)
     app.add_subapp("/mock", mocks)

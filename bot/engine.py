@@ -13,12 +13,12 @@ from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
 from bot.channels.base import Channel, DeliveryReport, Inbound, Outbound, SendError
 from bot.clock import Clock, almaty_date
-from bot.domain.masking import mask_msisdn
+from bot.domain.masking import mask_msisdn, scrub
 from bot.domain.quiet_hours import quiet_until
 from bot.i18n import Translator
 from bot.settings import Settings
 from bot.store import INBOUND_MEMORY_SECONDS, Store
-from dialogs.conversation import Context, Conversation
+from dialogs.conversation import PULL_CHANNELS, Context, Conversation
 from dialogs.interpret import interpret
 from dialogs.model import PUBLIC_STATUS, Dialog, from_iso, iso
 
@@ -400,6 +400,8 @@ class Engine:
                 return
             step = self._step(loaded, proactive=True)
             del loaded.timers[kind]
+            step.extra_log.append({"type": "timer", "kind": kind, "due": due,
+                                   "lag_seconds": round((now - from_iso(due)).total_seconds(), 3)})
             if kind == "start":
                 await self._start(step)
             elif kind in ("remind", "expire", "flag_no_account", "overdue"):
@@ -440,7 +442,11 @@ class Engine:
                           delays: tuple[int, ...]) -> bool:
         """Schedule a retry (True) or drop the item (False), with exponential backoff and jitter."""
         item["attempts"] = int(item.get("attempts", 0)) + 1
-        if error.failure.retryable and item["attempts"] <= len(delays):
+        retrying = error.failure.retryable and item["attempts"] <= len(delays)
+        step.extra_log.append({"type": "retry" if retrying else "dead_letter", "item": item["kind"],
+                               "message_id": item["id"], "channel": item.get("channel"),
+                               "attempt": item["attempts"], "error": str(error.failure)})
+        if retrying:
             delay = delays[item["attempts"] - 1] * (1 + random.uniform(0, 0.2))
             item["retry_at"] = iso(self.clock.now() + dt.timedelta(seconds=delay))
             return True
@@ -456,6 +462,12 @@ class Engine:
                                                   item.get("lang")))
         except SendError as error:
             log.warning("dialog %s: send %s failed: %s", dialog.dialog_id, item["id"], error)
+            if item.get("channel") in PULL_CHANNELS:
+                # A screen whose session is gone cannot be shown later; the next dial shows the question anew.
+                dialog.outbox.remove(item)
+                if line is not None:
+                    line["status"] = "not_shown"
+                return
             if not self._retry_or_give_up(step, item, error, self.settings.send_retry_seconds):
                 dialog.flag("send_failed")
                 if line is not None:
@@ -488,6 +500,67 @@ class Engine:
         dialog.outbox.remove(item)
         step.extra_keys.append((self.store.keys.application(application_id), dialog.dialog_id, None))
         self._fire(step, "accepted", application_id=application_id)
+
+    # ---- operators ---------------------------------------------------------------------------------------
+
+    async def resend(self, dialog_id: str, operator: str) -> Dialog | None:
+        """An operator resends the open question; None when the dialog waits for no answer."""
+        dialog = await self.store.load(dialog_id)
+        if dialog is None:
+            return None
+        async with self.store.phone_lock(dialog.msisdn):
+            loaded = await self.store.load(dialog_id)
+            if loaded is None or not loaded.awaiting:
+                return None
+            # Proactive: held for quiet hours like any SMS the citizen did not just ask for.
+            step = self._step(loaded, proactive=True, channel=loaded.last_channel)
+            step.extra_log.append(_operator_record(loaded, "resend", operator))
+            step.conversation.repeat_question()
+            await self._finish(step)
+            return step.dialog
+
+    async def close(self, dialog_id: str, reason: str, operator: str) -> Dialog | None:
+        """An operator closes a dialog with a reason (an open one goes to `closed`); None for an unknown dialog."""
+        reason = scrub(reason)  # shown to every operator and kept in the log: no personal data in it
+        dialog = await self.store.load(dialog_id)
+        if dialog is None:
+            return None
+        async with self.store.phone_lock(dialog.msisdn):
+            loaded = await self.store.load(dialog_id)
+            assert loaded is not None
+            step = self._step(loaded, proactive=True)
+            closed = not loaded.final and self._fire(step, "close", reason=reason)
+            if closed:
+                await self.store.unqueue(loaded.msisdn, loaded.dialog_id)
+            # Open or final, what put the dialog in the operators' queue now counts as dealt with.
+            marks = [*loaded.flags, *(["undeliverable"] if loaded.state == "undeliverable" else [])]
+            loaded.resolved = sorted({*loaded.resolved, *marks})
+            step.extra_log.append(_operator_record(loaded, "close" if closed else "resolve", operator,
+                                                   reason=reason))
+            await self._finish(step)
+            return step.dialog
+
+    async def add_note(self, dialog_id: str, text: str, operator: str) -> Dialog | None:
+        """An operator's note, kept in the dialog log (personal data in it masked); None for an unknown dialog."""
+        return await self._log_operator(dialog_id, "note", operator, text=scrub(text))
+
+    async def reveal(self, dialog_id: str, operator: str) -> Dialog | None:
+        """The dialog with its personal data, for an operator who asked for it; the look is logged."""
+        return await self._log_operator(dialog_id, "reveal", operator)
+
+    async def _log_operator(self, dialog_id: str, action: str, operator: str, **details: Any) -> Dialog | None:
+        dialog = await self.store.load(dialog_id)
+        if dialog is None:
+            return None
+        record = {"at": iso(self.clock.now()), "dialog_id": dialog.dialog_id, "service": dialog.service,
+                  "msisdn": mask_msisdn(dialog.msisdn), **_operator_record(dialog, action, operator, **details)}
+        await self.store.append_log(dialog_id, [record])
+        return dialog
+
+
+def _operator_record(dialog: Dialog, action: str, operator: str, **details: Any) -> dict[str, Any]:
+    """A dialog-log record of what an operator did, by name."""
+    return {"type": "operator", "action": action, "operator": operator, "status": dialog.status, **details}
 
 
 def new_dialog_id() -> str:

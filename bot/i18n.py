@@ -83,8 +83,8 @@ def _compile(po_path: Path) -> bytes:
     return buffer.getvalue()
 
 
-def _load(locales_dir: Path, lang: str) -> gettext.GNUTranslations:
-    po_path = locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def _load(locales_dir: Path, lang: str, domain: str = DOMAIN) -> gettext.GNUTranslations:
+    po_path = locales_dir / lang / "LC_MESSAGES" / f"{domain}.po"
     mo_path = po_path.with_suffix(".mo")
     # .mo files are build output (git-ignored): a fresh checkout has none, and an edited .po wins.
     if mo_path.exists() and (not po_path.exists() or mo_path.stat().st_mtime >= po_path.stat().st_mtime):

@@ -24,4 +24,8 @@ def setup_logging(level: str = "INFO", stream: TextIO | None = None) -> logging.
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every callback at INFO
+    # The Telegram Bot API's URLs carry the bot token: httpx logs each request URL at INFO, and
+    # python-telegram-bot its base URL (and every request) at DEBUG.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(logging.INFO)
     return handler

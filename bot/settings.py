@@ -45,6 +45,11 @@ class Settings:
     submit_retry_seconds: tuple[int, ...] = (60, 300, 900, 3600)
     # The dialog log: per-dialog records kept this long (the record of a benefit outlives the dialog).
     log_retention_days: int = 400
+    # Telegram: off without a token (`serve` takes it from TELEGRAM_TOKEN only; dev talks to the mock).
+    telegram_token: str | None = "dev-token"
+    # Telegram echoes this in X-Telegram-Bot-Api-Secret-Token on every webhook call (set with setWebhook).
+    telegram_secret: str = "dev-telegram-secret"
+    telegram_api_url: str = "https://api.telegram.org"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -71,6 +76,7 @@ class Settings:
             values["quiet_start"] = _hhmm(env["QUIET_START"])
         if "QUIET_END" in env:
             values["quiet_end"] = _hhmm(env["QUIET_END"])
+        values.update(_telegram_from_env(env))
         return replace(base, **values)
 
     def with_(self, **changes: Any) -> Settings:
@@ -83,3 +89,20 @@ class Settings:
         self.sms_gateway_url = f"{base_url}/mock/sms"
         self.egov_url = f"{base_url}/mock/egov"
         self.assignment_url = f"{base_url}/mock/assignment"
+        self.telegram_api_url = f"{base_url}/mock/telegram"
+
+
+def _telegram_from_env(env: dict[str, str]) -> dict[str, Any]:
+    """Telegram is on only with TELEGRAM_TOKEN, and then TELEGRAM_SECRET must be given too."""
+    token = env.get("TELEGRAM_TOKEN") or None
+    values: dict[str, Any] = {"telegram_token": token}
+    if "TELEGRAM_API_URL" in env:
+        values["telegram_api_url"] = env["TELEGRAM_API_URL"].rstrip("/")
+    if token is None:
+        return values
+    secret = env.get("TELEGRAM_SECRET", "")
+    # Whoever knows the secret can post updates as any Telegram user, consent included.
+    if not secret:
+        raise ValueError("TELEGRAM_TOKEN is set: TELEGRAM_SECRET is required too (the webhook's secret token)")
+    values["telegram_secret"] = secret
+    return values

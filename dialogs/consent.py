@@ -21,6 +21,7 @@ STATES: list[dict[str, Any]] = [
     {"name": "duplicate"},
     {"name": "undeliverable"},
     {"name": "cancelled", "on_enter": "notify_cancelled"},
+    {"name": "closed"},  # by an operator, with a reason; the operator tells the citizen, the bot sends nothing
 ]
 
 TRANSITIONS: list[dict[str, Any]] = [
@@ -51,4 +52,6 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "opt_out", "source": WAITING, "dest": "opted_out"},
     {"trigger": "cancel", "source": ["new", "queued", *WAITING, "submitted"], "dest": "cancelled",
      "before": "note_cancel"},
+    {"trigger": "close", "source": ["new", "queued", *WAITING, "submitted"], "dest": "closed",
+     "before": "note_close"},
 ]

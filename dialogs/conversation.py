@@ -82,9 +82,14 @@ class Conversation:
         if channel in PULL_CHANNELS and self.ctx.proactive:
             channel = "sms"  # nobody is looking at a USSD screen we could write to; SMS reaches the phone
         targets = [channel]
-        if channel != "sms" and msg_id.startswith(ALWAYS_BY_SMS):
+        if channel != "sms" and msg_id.startswith(ALWAYS_BY_SMS) and not self._sent_by_sms(msg_id):
             targets.append("sms")
         return targets
+
+    def _sent_by_sms(self, msg_id: str) -> bool:
+        """The law's copy by SMS is owed once: showing the question again on USSD or Telegram does not repeat it."""
+        return any(line["direction"] == "out" and line["channel"] == "sms" and line.get("msg") == msg_id
+                   and line.get("status") not in ("withdrawn", "failed") for line in self.dialog.transcript)
 
     def _text(self, channel: str, msg_id: str, lang: str, params: dict[str, Any]) -> tuple[str, str]:
         """The channel's own wording when it has one (USSD screens are shorter than an SMS)."""

@@ -17,8 +17,16 @@ PUBLIC_STATUS = {
 AWAITING = frozenset({"awaiting_language", "awaiting_consent", "confirming_bank_account", "awaiting_bank_account"})
 FINAL = frozenset({
     "assigned", "refused", "declined", "expired", "opted_out", "undeliverable", "already_applied",
-    "duplicate", "cancelled",
+    "duplicate", "cancelled", "closed",
 })
+# What needs a person (the console's queue): each category, and the flags or status that put a dialog in it.
+ATTENTION = {
+    "unclear": ("unclear_replies", "bank_account_errors", "no_bank_account"),
+    "undeliverable": ("undeliverable", "delivery_failed"),
+    "dead_letter": ("send_failed", "submission_failed"),
+    "overdue": ("decision_overdue",),
+    "opted_out": ("opted_out_after_consent",),
+}
 SERVICES = ("birth", "disabled_child", "group1_since_childhood")
 
 
@@ -67,6 +75,7 @@ class Dialog:
     transcript: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     seq: int = 0
+    resolved: list[str] = field(default_factory=list)  # flags (and "undeliverable") an operator has dealt with
 
     @property
     def status(self) -> str:
@@ -92,6 +101,15 @@ class Dialog:
         """Raise a flag for operators (once)."""
         if name not in self.flags:
             self.flags.append(name)
+            if name in self.resolved:
+                self.resolved.remove(name)  # raised anew: it needs a person again
+
+    @property
+    def attention(self) -> list[str]:
+        """The queue categories (ATTENTION) this dialog is in: raised and not yet dealt with by an operator."""
+        open_marks = {*self.flags, *(("undeliverable",) if self.state == "undeliverable" else ())}
+        open_marks -= set(self.resolved)
+        return [category for category, marks in ATTENTION.items() if open_marks & set(marks)]
 
     def to_json(self) -> str:
         """The stored form."""

@@ -17,6 +17,7 @@ from .fixtures import FIXTURES
 from .rates import load_rates
 from .settings import MocksSettings
 from .sms import SmsGateway
+from .telegram import TELEGRAM_API, TelegramApi
 
 __all__ = [
     "ASSIGNMENT",
@@ -51,7 +52,14 @@ def create_mocks_app(settings: MocksSettings, clock: SimClock) -> web.Applicatio
     app[OUTBOUND] = outbound
     app.add_routes([*ClockApi(clock).routes(), *gateway.routes(), *egov.routes(), *backend.routes()])
     # -- mocks: ussd --
+    from .ussd import USSD_GATEWAY, UssdGateway
+
+    app[USSD_GATEWAY] = UssdGateway(settings, clock, outbound, gateway)
+    app.add_routes(app[USSD_GATEWAY].routes())
     # -- mocks: telegram --
+    telegram_api = TelegramApi(settings, clock, outbound)
+    app[TELEGRAM_API] = telegram_api
+    app.add_routes(telegram_api.routes())
     app.cleanup_ctx.append(_http_session)
     return app
 

@@ -20,6 +20,9 @@ class MocksSettings:
     seed: bool = True
     # A callback the bot did not take (non-2xx, unreachable) is retried this long after each failure.
     callback_retry_seconds: int = 60
+    # The Bot API mock accepts this bot token, and sends this secret token with every webhook update.
+    telegram_token: str = "dev-token"
+    telegram_secret: str = "dev-telegram-secret"
 
     def bot(self, path: str) -> str:
         """The absolute URL of a bot endpoint, e.g. `bot("/v1/inbound/sms")`."""

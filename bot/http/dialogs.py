@@ -14,6 +14,7 @@ from dialogs.model import PUBLIC_STATUS, SERVICES, Dialog
 PUBLIC_STATUSES = frozenset({
     "queued", "awaiting_language", "awaiting_consent", "awaiting_bank_account", "submitted", "assigned",
     "refused", "declined", "expired", "opted_out", "undeliverable", "already_applied", "duplicate", "cancelled",
+    "closed",
 })
 MAX_SCAN = 5000
 

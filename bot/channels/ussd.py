@@ -1,0 +1,176 @@
+"""USSD through a gateway's HTTP callback: the only module that knows that convention's wire format.
+
+The gateway posts `sessionId`, `serviceCode`, `phoneNumber` and `text` (every input of the session so far,
+joined by `*`), form-encoded or as JSON, and shows the answer: `CON <screen>` waits for the next input,
+`END <screen>` closes the session. USSD is pull: nothing can be sent to a phone unless it is asking right
+now, so `send` only holds a message as the screen of the request being answered for that phone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from bot.channels.base import Outbound, Receipt, SendError, SendFailure
+from bot.channels.sms import InboundFormatError
+from bot.domain.masking import mask_msisdn
+from bot.domain.phone import PhoneError, parse_msisdn
+from bot.domain.sms_length import encoding, length_units
+
+log = logging.getLogger(__name__)
+
+# A USSD string is 160 octets: 182 GSM-7 characters, but only 80 in UCS-2 (2 octets each), which any
+# Kazakh or Russian letter forces. Every `ussd.*` screen must fit; tests/unit/test_ussd_screens.py checks.
+SCREEN_LIMIT = 80
+GSM7_SCREEN_LIMIT = 182
+# Said while the dialog has no language yet (STOP or a late reply at the language question): the screen
+# then shows the Kazakh and the Russian text one under the other, so each pair must fit one screen.
+SHOWN_IN_BOTH_LANGUAGES = ("ussd.optout.ack", "ussd.expired.notice", "ussd.offer.lapsed", "ussd.nodialog.info")
+_MAX_TEXT = 1000  # the inputs of a whole session; real gateways stop far earlier
+
+
+@dataclass(frozen=True)
+class UssdRequest:
+    """One post of a USSD session: the inputs so far, oldest first (empty when the phone has just dialled)."""
+
+    session_id: str
+    service_code: str
+    msisdn: str
+    inputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What the phone shows next; `open` when it waits for an input (the session goes on)."""
+
+    text: str
+    open: bool
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A message the engine sent to the phone during this request: one screen's worth of text."""
+
+    msg_id: str | None
+    language: str | None
+    text: str
+
+
+def screen_fits(text: str) -> bool:
+    """Whether `text` fits one USSD screen (newlines count: they are characters on the air too)."""
+    limit = GSM7_SCREEN_LIMIT if encoding(text) == "GSM7" else SCREEN_LIMIT
+    return length_units(text) <= limit
+
+
+class _PhoneLocks:
+    """One asyncio lock per phone, forgotten once nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, msisdn: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(msisdn, asyncio.Lock())
+        self._users[msisdn] = self._users.get(msisdn, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[msisdn] -= 1
+            if not self._users[msisdn]:
+                del self._users[msisdn], self._locks[msisdn]
+
+
+def _field(payload: dict[str, Any], name: str, max_len: int, *, required: bool = True) -> str:
+    value = payload.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InboundFormatError(name, f"{name} must be a non-empty string")
+    if len(value) > max_len:
+        raise InboundFormatError(name, f"{name} is longer than {max_len} characters")
+    return value
+
+
+class UssdChannel:
+    """Reads the gateway's posts, renders screens as `CON`/`END`, and holds what the engine sends meanwhile."""
+
+    name = "ussd"
+    content_type = "text/plain"  # of the answer `render` writes
+
+    def __init__(self) -> None:
+        self._screens: dict[str, list[Shown]] = {}
+        self._locks = _PhoneLocks()
+
+    # ---- wire format ------------------------------------------------------------------------------
+
+    def parse(self, body: bytes, content_type: str) -> UssdRequest:
+        """A gateway's post (form-encoded or JSON) as a UssdRequest; raises InboundFormatError."""
+        try:
+            raw = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InboundFormatError("$", "the body is not UTF-8") from error
+        payload: Any
+        if content_type == "application/json":
+            try:
+                payload = json.loads(raw)
+            except json.JSONDecodeError as error:
+                raise InboundFormatError("$", f"the body is not valid JSON: {error}") from error
+            if not isinstance(payload, dict):
+                raise InboundFormatError("$", "body must be a JSON object")
+        else:
+            payload = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        session_id = _field(payload, "sessionId", 128)
+        service_code = _field(payload, "serviceCode", 32)
+        number = _field(payload, "phoneNumber", 32)
+        text = _field(payload, "text", _MAX_TEXT, required=False)
+        try:
+            msisdn = parse_msisdn(number).e164
+        except PhoneError as error:
+            raise InboundFormatError("phoneNumber", str(error)) from error
+        return UssdRequest(session_id, service_code, msisdn, tuple(text.split("*")) if text else ())
+
+    def render(self, screen: Screen) -> str:
+        """The answer body the gateway expects (sent as `content_type`)."""
+        return f"{'CON' if screen.open else 'END'} {screen.text}"
+
+    # ---- screens ----------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def answering(self, msisdn: str) -> AsyncIterator[None]:
+        """While a phone's request is being answered, what the engine sends it becomes its screen.
+
+        One request per phone at a time: two at once (a gateway retry racing the original) would read
+        each other's screens.
+        """
+        async with self._locks.hold(msisdn):
+            self._screens[msisdn] = []
+            try:
+                yield
+            finally:
+                self._screens.pop(msisdn, None)
+
+    def take(self, msisdn: str) -> list[Shown]:
+        """What the engine sent to this phone since the request began (or since the last take)."""
+        shown = self._screens.get(msisdn, [])
+        self._screens[msisdn] = []
+        return shown
+
+    async def send(self, message: Outbound) -> Receipt:
+        shown = self._screens.get(message.msisdn)
+        if shown is None:
+            # Only the engine's answer to this phone's own request can reach it; a push has nowhere to go.
+            raise SendError(SendFailure.BAD_CONTENT, "no USSD session is waiting for a screen")
+        if not screen_fits(message.text):
+            # A message with no USSD wording of its own: the gateway will cut it, so say which one.
+            log.warning("USSD screen %s for %s is %d characters, over the limit", message.msg_id,
+                        mask_msisdn(message.msisdn), length_units(message.text))
+        shown.append(Shown(message.msg_id, message.language, message.text))
+        return Receipt(f"ussd:{message.client_id}")

@@ -1,0 +1,45 @@
+"""The operators' console under /ops: pages, JSON API, live events and actions, all behind the operator token."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.http.common import unauthorized
+from bot.ops import actions, api, pages, signin, sse
+from bot.ops.auth import guarded
+from bot.ops.dialog_page import dialog_page
+from bot.ops.views import login_page
+
+
+def _denied_page(request: web.Request, _: str) -> web.StreamResponse:
+    return login_page(request.query.get("lang"))
+
+
+def _denied_api(request: web.Request, _: str) -> web.StreamResponse:
+    return unauthorized("sign in at /ops, or send Authorization: Bearer <OPERATOR_TOKEN>")
+
+
+def routes() -> list[web.RouteDef]:
+    """Every console route; each one answers 401 to anyone without the operator token or a session."""
+    page, api_ = guarded(_denied_page), guarded(_denied_api)
+    return [
+        web.get("/ops", page(pages.list_page)),
+        web.get("/ops/queue", page(pages.queue_page)),
+        web.get("/ops/dialogs/{dialog_id}", page(dialog_page)),
+        web.post("/ops/dialogs/{dialog_id}/{action}", page(actions.form_action)),
+        web.get("/ops/login", signin.login_form),
+        web.post("/ops/login", signin.login),
+        web.post("/ops/logout", page(signin.logout)),
+        web.post("/ops/lang", page(signin.switch_language)),
+        web.get("/ops/events", api_(sse.events)),
+        web.get("/ops/api/dialogs", api_(api.list_dialogs)),
+        web.get("/ops/api/dialogs/{dialog_id}", api_(api.get_dialog)),
+        web.post("/ops/api/dialogs/{dialog_id}/{action}", api_(actions.api_action)),
+        web.get("/ops/api/queue", api_(api.get_queue)),
+        web.get("/ops/api/counters", api_(api.get_counters)),
+    ]
+
+
+def setup(app: web.Application) -> None:
+    """What the console needs besides routes: its live streams end when the app shuts down."""
+    sse.setup_streams(app)

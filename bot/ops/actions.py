@@ -1,0 +1,109 @@
+"""What an operator can do to a dialog: resend the question, close it, add a note, reveal personal data.
+
+The same actions serve the console's forms (a redirect back to the dialog page) and the JSON API.
+Each one lands in the dialog log as a record of type "operator" with the operator's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.http.common import ENGINE, errors
+from bot.http.dialogs import dialog_view
+from bot.ops.auth import Operator, csrf_ok
+from bot.ops.dialog_page import render_dialog, revealed_card
+from bot.ops.texts import t
+from bot.ops.views import esc, page
+from dialogs.model import Dialog
+
+ACTIONS = ("resend", "close", "note", "reveal")
+LIMITS = {"note": 2000, "close": 500}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did: `done` names the console notice; `dialog` is None when there is no such dialog."""
+
+    done: str
+    dialog: Dialog | None
+
+
+async def perform(request: web.Request, op: Operator, action: str, text: str) -> Outcome:
+    """Carry out one action for `op` on the dialog named in the path."""
+    engine, dialog_id = request.app[ENGINE], request.match_info["dialog_id"]
+    text = text.strip()[:LIMITS.get(action, 0)]
+    if action in LIMITS and not text:
+        return Outcome("required", await engine.store.load(dialog_id))
+    if action == "resend":
+        dialog = await engine.resend(dialog_id, op.name)
+        return Outcome("resend", dialog) if dialog else Outcome("resend_none", await engine.store.load(dialog_id))
+    if action == "close":
+        before = await engine.store.load(dialog_id)
+        dialog = await engine.close(dialog_id, text, op.name)
+        return Outcome("resolve" if before is not None and before.final else "close", dialog)
+    if action == "note":
+        return Outcome("note", await engine.add_note(dialog_id, text, op.name))
+    return Outcome("reveal", await engine.reveal(dialog_id, op.name))
+
+
+def personal_data(d: Dialog) -> dict[str, Any]:
+    """The unmasked personal data of a dialog (only ever answered to an explicit, logged reveal)."""
+    return {"msisdn": d.msisdn, "recipient_iin": d.recipient_iin, "subject_iins": list(d.subject_iins),
+            "iban": (d.bank_account or {}).get("iban") or d.bank_on_record}
+
+
+async def form_action(request: web.Request, op: Operator) -> web.StreamResponse:
+    """POST /ops/dialogs/{dialog_id}/{action} from the dialog page's forms."""
+    action, dialog_id = request.match_info["action"], request.match_info["dialog_id"]
+    form = await request.post()
+    if action not in ACTIONS:
+        raise web.HTTPNotFound()
+    if not csrf_ok(op, _field(form.get("csrf"))):
+        return page(op, t(op.lang, "action.csrf"), f'<p class="notice bad">{esc(t(op.lang, "action.csrf"))}</p>',
+                    status=403)
+    outcome = await perform(request, op, action, _field(form.get("text") or form.get("reason")) or "")
+    if outcome.dialog is None:
+        return page(op, t(op.lang, "dialog.not_found"), f'<h1>{esc(t(op.lang, "dialog.not_found"))}</h1>', status=404)
+    if action == "reveal":
+        return await render_dialog(request, op, revealed_card(op.lang, personal_data(outcome.dialog)))
+    raise web.HTTPSeeOther(f"/ops/dialogs/{dialog_id}?done={outcome.done}")
+
+
+def _field(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _api_problem(action: str, done: str) -> web.Response | None:
+    """The JSON error for an action that could not be done (None when it was done)."""
+    if done == "resend_none":
+        return errors(409, ("dialog_id", "not_waiting", "the dialog waits for no answer"))
+    if done == "required":
+        field = "reason" if action == "close" else "text"
+        return errors(422, (field, "required", f"{field} is required"))
+    return None
+
+
+async def api_action(request: web.Request, op: Operator) -> web.StreamResponse:
+    """POST /ops/api/dialogs/{dialog_id}/{action}: the same actions for scripts and other tools (JSON)."""
+    action = request.match_info["action"]
+    if action not in ACTIONS:
+        return errors(404, ("action", "not_found", "action must be one of " + ", ".join(ACTIONS)))
+    if not csrf_ok(op, request.headers.get("X-CSRF-Token")):
+        return errors(403, ("X-CSRF-Token", "csrf", "a browser session must send its CSRF token"))
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except ValueError:
+        return errors(422, ("$", "malformed_json", "the body is not valid JSON"))
+    text = body.get("text") or body.get("reason") if isinstance(body, dict) else None
+    outcome = await perform(request, op, action, text if isinstance(text, str) else "")
+    if outcome.dialog is None:
+        return errors(404, ("dialog_id", "not_found", "no such dialog"))
+    if (problem := _api_problem(action, outcome.done)) is not None:
+        return problem
+    if action == "reveal":
+        return web.json_response(personal_data(outcome.dialog), headers={"Cache-Control": "no-store"})
+    return web.json_response({"done": outcome.done, "dialog": dialog_view(outcome.dialog)},
+                             status=201 if action == "note" else 200)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -13,14 +12,17 @@ from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
 from bot.channels.base import Channel, DeliveryReport, Inbound, Outbound, SendError
 from bot.clock import Clock, almaty_date
-from bot.domain.masking import mask_msisdn, scrub
+from bot.domain.masking import mask_msisdn
 from bot.domain.quiet_hours import quiet_until
 from bot.i18n import Translator
+from bot.operators import OperatorDesk
+from bot.outbox import Outbox
 from bot.settings import Settings
+from bot.step import Step
 from bot.store import INBOUND_MEMORY_SECONDS, Store
-from dialogs.conversation import PULL_CHANNELS, Context, Conversation
+from dialogs.conversation import Context, Conversation
 from dialogs.interpret import interpret
-from dialogs.model import PUBLIC_STATUS, Dialog, from_iso, iso
+from dialogs.model import Dialog, from_iso, iso
 
 log = logging.getLogger("bot.engine")
 
@@ -43,44 +45,6 @@ class NewEvent:
     registered_at: dt.datetime
 
 
-class Step:
-    """One change to one dialog, made under its phone's lock: the dialog, its timers as loaded, new keys."""
-
-    def __init__(self, dialog: Dialog, conversation: Conversation) -> None:
-        self.dialog = dialog
-        self.conversation = conversation
-        self.saved_timers = dict(dialog.timers)
-        self.extra_keys: list[tuple[str, str, int | None]] = []  # key, value, seconds to keep (None: always)
-        self.extra_log: list[dict[str, Any]] = []
-        self._seen_history = len(dialog.history)
-        self._seen_lines = {self._line_key(i, e): e.get("status") for i, e in enumerate(dialog.transcript)}
-
-    @staticmethod
-    def _line_key(index: int, line: dict[str, Any]) -> str:
-        return str(line.get("message_id") or index)
-
-    def journal(self, now: dt.datetime) -> list[dict[str, Any]]:
-        """Dialog-log records for what changed since the last save: status changes and messages."""
-        d = self.dialog
-        base = {"at": iso(now), "dialog_id": d.dialog_id, "service": d.service, "msisdn": mask_msisdn(d.msisdn)}
-        records: list[dict[str, Any]] = []
-        for change in d.history[self._seen_history:]:
-            records.append({**base, "type": "status", "from": PUBLIC_STATUS.get(change["from"], change["from"]),
-                            "to": PUBLIC_STATUS.get(change["to"], change["to"]), "trigger": change["trigger"]})
-        for i, line in enumerate(d.transcript):
-            key = self._line_key(i, line)
-            if key in self._seen_lines and self._seen_lines[key] == line.get("status"):
-                continue
-            records.append({**base, "type": "message", "direction": line["direction"], "channel": line["channel"],
-                            "message_id": line.get("message_id"), "msg": line.get("msg"),
-                            "delivery": line.get("status"), "status": d.status})
-            self._seen_lines[key] = line.get("status")
-        self._seen_history = len(d.history)
-        records.extend({**base, **extra} for extra in self.extra_log)
-        self.extra_log = []
-        return records
-
-
 class Engine:
     """Turns events, replies, callbacks and timers into dialog steps, and carries out what they decide."""
 
@@ -95,20 +59,23 @@ class Engine:
         self.channels: dict[str, Channel] = {"sms": sms, **(channels or {})}
         self.egov = egov
         self.assignment = assignment
+        self.outbox = Outbox(store=store, clock=clock, settings=settings, channels=self.channels,
+                             assignment=assignment, commit=self.commit, fire=self.fire)
+        self.operators = OperatorDesk(self)
 
     # ---- steps -----------------------------------------------------------------------------------
 
-    def _step(self, dialog: Dialog, *, proactive: bool, channel: str = "sms") -> Step:
+    def step(self, dialog: Dialog, *, proactive: bool, channel: str = "sms") -> Step:
         ctx = Context(now=self.clock.now(), settings=self.settings, render=self.translator.render,
                       proactive=proactive, channel=channel)
         return Step(dialog, Conversation(dialog, ctx))
 
-    async def _commit(self, step: Step) -> None:
+    async def commit(self, step: Step) -> None:
         await self.store.save(step.dialog, step.saved_timers, step.extra_keys, step.journal(self.clock.now()))
         step.saved_timers = dict(step.dialog.timers)
         step.extra_keys = []
 
-    def _fire(self, step: Step, trigger: str, **kwargs: Any) -> bool:
+    def fire(self, step: Step, trigger: str, **kwargs: Any) -> bool:
         before = step.dialog.state
         done = step.conversation.fire(trigger, **kwargs)
         if step.dialog.state != before:
@@ -117,10 +84,10 @@ class Engine:
                                                    and step.dialog.final else ""))
         return done
 
-    async def _finish(self, step: Step) -> None:
+    async def finish(self, step: Step) -> None:
         """Save the decision, carry out its effects, then hand the phone on if the dialog let it go."""
-        await self._commit(step)
-        await self._run_outbox(step)
+        await self.commit(step)
+        await self.outbox.run(step)
         await self._release_phone(step.dialog)
 
     # ---- intake ----------------------------------------------------------------------------------
@@ -148,9 +115,9 @@ class Engine:
         async with self.store.phone_lock(dialog.msisdn):
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
-            step = self._step(loaded, proactive=True)
+            step = self.step(loaded, proactive=True)
             await self._start(step)
-            await self._finish(step)
+            await self.finish(step)
             return True, step.dialog
 
     async def _start(self, step: Step) -> None:
@@ -160,30 +127,30 @@ class Engine:
         if dialog.state not in ("new", "queued"):
             return
         if not dialog.mobile:
-            self._fire(step, "mark_undeliverable")
+            self.fire(step, "mark_undeliverable")
             return
         holder = await self._subject_holder(dialog)
         if holder is not None:
-            self._fire(step, "mark_duplicate", original=holder)
+            self.fire(step, "mark_duplicate", original=holder)
             return
         active = await self.store.phone_active(dialog.msisdn)
         if active and active != dialog.dialog_id and await self._holds_phone(active):
-            self._fire(step, "hold")
+            self.fire(step, "hold")
             await self.store.enqueue(dialog.msisdn, dialog.dialog_id)
             return
         await self.store.set_phone_active(dialog.msisdn, dialog.dialog_id)
         now = self.clock.now()
         until = quiet_until(now, self.settings.quiet_start, self.settings.quiet_end)
         if until is not None:
-            self._fire(step, "hold", until=until)
+            self.fire(step, "hold", until=until)
             return
         try:
             facts = await self.egov.person(dialog.recipient_iin)
         except SendError as error:
             log.warning("dialog %s: e-government lookup failed (%s); retrying", dialog.dialog_id, error)
-            self._fire(step, "hold", until=now + dt.timedelta(seconds=self.settings.submit_retry_seconds[0]))
+            self.fire(step, "hold", until=now + dt.timedelta(seconds=self.settings.submit_retry_seconds[0]))
             return
-        self._fire(step, "start", facts=facts)
+        self.fire(step, "start", facts=facts)
 
     async def _subject_holder(self, dialog: Dialog) -> str | None:
         for iin in dialog.subject_iins:
@@ -207,9 +174,9 @@ class Engine:
             queued = await self.store.load(next_id)
             if queued is None or queued.state not in ("new", "queued"):
                 continue
-            step = self._step(queued, proactive=True)
+            step = self.step(queued, proactive=True)
             await self._start(step)
-            await self._finish(step)  # may release again and start the one after
+            await self.finish(step)  # may release again and start the one after
             return
 
     # ---- corrections -------------------------------------------------------------------------------
@@ -224,13 +191,13 @@ class Engine:
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
             await self.store.claim_event(event_id, loaded.dialog_id)
-            step = self._step(loaded, proactive=True)
-            if loaded.state == "cancelled" or not self._fire(step, "cancel", by=event_id):
+            step = self.step(loaded, proactive=True)
+            if loaded.state == "cancelled" or not self.fire(step, "cancel", by=event_id):
                 return "already", loaded
             await self.store.unqueue(loaded.msisdn, loaded.dialog_id)
             await self.store.forget_subjects(
                 loaded, [self.store.keys.subject(loaded.service, iin) for iin in loaded.subject_iins])
-            await self._finish(step)
+            await self.finish(step)
             return "cancelled", step.dialog
 
     # ---- replies ----------------------------------------------------------------------------------------
@@ -251,10 +218,12 @@ class Engine:
             else:
                 await self._reply_without_dialog(message, seen_key)
 
-    async def repeat_question(self, msisdn: str, channel: str, *, note: dict[str, Any] | None = None) -> Dialog | None:
+    async def repeat_question(self, msisdn: str, channel: str, *, note: dict[str, Any] | None = None,
+                              proactive: bool = False) -> Dialog | None:
         """Say again what the phone's open dialog waits for, on `channel` (a USSD session, an operator's resend).
 
-        Returns the dialog, or None when nothing waits for this phone's answer.
+        Returns the dialog, or None when nothing waits for this phone's answer. `proactive` when nobody on
+        the phone asked (an operator's resend): then quiet hours hold it.
         """
         async with self.store.phone_lock(msisdn):
             active = await self.store.phone_active(msisdn)
@@ -262,11 +231,11 @@ class Engine:
             if dialog is None or not dialog.awaiting:
                 return None
             dialog.last_channel = channel
-            step = self._step(dialog, proactive=False, channel=channel)
+            step = self.step(dialog, proactive=proactive, channel=channel)
             if note:
                 step.extra_log.append(note)
             step.conversation.repeat_question()
-            await self._finish(step)
+            await self.finish(step)
             return step.dialog
 
     def _record_inbound(self, dialog: Dialog, message: Inbound) -> None:
@@ -274,18 +243,18 @@ class Engine:
                                   "text": message.text, "message_id": message.provider_message_id})
 
     async def _reply(self, dialog: Dialog, message: Inbound, seen_key: str) -> None:
-        step = self._step(dialog, proactive=False, channel=message.channel)
+        step = self.step(dialog, proactive=False, channel=message.channel)
         step.extra_keys.append((seen_key, dialog.dialog_id, INBOUND_MEMORY_SECONDS))
         self._record_inbound(dialog, message)
         dialog.last_channel = message.channel
-        if dialog.expires_at and self.clock.now() > from_iso(dialog.expires_at) and self._fire(step, "expire"):
+        if dialog.expires_at and self.clock.now() > from_iso(dialog.expires_at) and self.fire(step, "expire"):
             # The expiry timer had not fired yet; the answer came too late all the same.
             step.conversation.ctx.proactive = False
         else:
             trigger, kwargs = interpret(dialog.state, message.text)
-            self._fire(step, trigger, **kwargs)
+            self.fire(step, trigger, **kwargs)
             log.info("dialog %s: reply read as %s", dialog.dialog_id, trigger)
-        await self._finish(step)
+        await self.finish(step)
 
     async def _reply_without_dialog(self, message: Inbound, seen_key: str) -> None:
         now = self.clock.now()
@@ -295,7 +264,7 @@ class Engine:
             await self.store.mark_seen(seen_key)
             return
         if last is not None:
-            step = self._step(last, proactive=False, channel=message.channel)
+            step = self.step(last, proactive=False, channel=message.channel)
             step.extra_keys.append((seen_key, last.dialog_id, INBOUND_MEMORY_SECONDS))
             self._record_inbound(last, message)
             if last.state == "expired":
@@ -303,7 +272,7 @@ class Engine:
                     step.conversation.say("offer.lapsed")
             elif await self.store.once_per_day("info", message.msisdn, almaty_date(now)):
                 step.conversation.say("nodialog.info")
-            await self._finish(step)
+            await self.finish(step)
             return
         await self.store.mark_seen(seen_key)
         if not await self.store.once_per_day("info", message.msisdn, almaty_date(now)):
@@ -334,13 +303,13 @@ class Engine:
         async with self.store.phone_lock(dialog.msisdn):
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
-            step = self._step(loaded, proactive=True)
+            step = self.step(loaded, proactive=True)
             for entry in loaded.transcript:
                 if entry.get("provider_id") == report.provider_message_id:
                     entry["status"] = "delivered" if report.delivered else "failed"
             if not report.delivered:
                 loaded.flag("delivery_failed")
-            await self._commit(step)
+            await self.commit(step)
 
     # ---- decisions --------------------------------------------------------------------------------------
 
@@ -355,16 +324,16 @@ class Engine:
         async with self.store.phone_lock(dialog.msisdn):
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
-            step = self._step(loaded, proactive=True)
+            step = self.step(loaded, proactive=True)
             if loaded.state == "submitted" and loaded.application is None:
                 # The callback overtook our record of the submission (we stopped in between).
-                self._fire(step, "accepted", application_id=payload["application_id"])
+                self.fire(step, "accepted", application_id=payload["application_id"])
                 step.extra_keys.append((self.store.keys.application(payload["application_id"]), loaded.dialog_id, None))
             trigger = _DECISION_TRIGGERS[payload["outcome"]]
             extended_before = (loaded.application or {}).get("extended")
-            if not self._fire(step, trigger, decision=payload) or (trigger == "extend" and extended_before):
+            if not self.fire(step, trigger, decision=payload) or (trigger == "extend" and extended_before):
                 return "already", loaded
-            await self._finish(step)
+            await self.finish(step)
             return "applied", step.dialog
 
     # ---- timers ------------------------------------------------------------------------------------------
@@ -398,170 +367,16 @@ class Engine:
                 # could): rewrite the score rather than let the clock spin on a timer that will not fire.
                 await self.store.save(loaded, {})
                 return
-            step = self._step(loaded, proactive=True)
+            step = self.step(loaded, proactive=True)
             del loaded.timers[kind]
             step.extra_log.append({"type": "timer", "kind": kind, "due": due,
                                    "lag_seconds": round((now - from_iso(due)).total_seconds(), 3)})
             if kind == "start":
                 await self._start(step)
             elif kind in ("remind", "expire", "flag_no_account", "overdue"):
-                self._fire(step, kind)
+                self.fire(step, kind)
             # "outbox": nothing to decide; held or retried messages go out in _finish.
-            await self._finish(step)
-
-    # ---- effects -----------------------------------------------------------------------------------------
-
-    async def _run_outbox(self, step: Step) -> None:
-        """Send what the step decided, in order; failures are retried later with backoff."""
-        dialog = step.dialog
-        progressed = True
-        while progressed:
-            progressed = False
-            now = self.clock.now()
-            for item in list(dialog.outbox):
-                not_before = item.get("retry_at") or item.get("hold_until")
-                if not_before and from_iso(not_before) > now:
-                    continue
-                if item["kind"] == "sms":
-                    await self._send_message(step, item)
-                else:
-                    await self._submit(step, item)
-                progressed = True
-                await self._commit(step)
-                break
-        pending = [from_iso(i.get("retry_at") or i["hold_until"]) for i in dialog.outbox
-                   if i.get("retry_at") or i.get("hold_until")]
-        if pending:
-            dialog.timers["outbox"] = iso(min(pending))
-        else:
-            dialog.timers.pop("outbox", None)
-        if dialog.timers != step.saved_timers:
-            await self._commit(step)
-
-    def _retry_or_give_up(self, step: Step, item: dict[str, Any], error: SendError,
-                          delays: tuple[int, ...]) -> bool:
-        """Schedule a retry (True) or drop the item (False), with exponential backoff and jitter."""
-        item["attempts"] = int(item.get("attempts", 0)) + 1
-        retrying = error.failure.retryable and item["attempts"] <= len(delays)
-        step.extra_log.append({"type": "retry" if retrying else "dead_letter", "item": item["kind"],
-                               "message_id": item["id"], "channel": item.get("channel"),
-                               "attempt": item["attempts"], "error": str(error.failure)})
-        if retrying:
-            delay = delays[item["attempts"] - 1] * (1 + random.uniform(0, 0.2))
-            item["retry_at"] = iso(self.clock.now() + dt.timedelta(seconds=delay))
-            return True
-        step.dialog.outbox.remove(item)
-        return False
-
-    async def _send_message(self, step: Step, item: dict[str, Any]) -> None:
-        dialog = step.dialog
-        line = next((e for e in dialog.transcript if e.get("message_id") == item["id"]), None)
-        channel = self.channels.get(item.get("channel", "sms"), self.sms)
-        try:
-            receipt = await channel.send(Outbound(item["id"], dialog.msisdn, item["text"], item.get("msg"),
-                                                  item.get("lang")))
-        except SendError as error:
-            log.warning("dialog %s: send %s failed: %s", dialog.dialog_id, item["id"], error)
-            if item.get("channel") in PULL_CHANNELS:
-                # A screen whose session is gone cannot be shown later; the next dial shows the question anew.
-                dialog.outbox.remove(item)
-                if line is not None:
-                    line["status"] = "not_shown"
-                return
-            if not self._retry_or_give_up(step, item, error, self.settings.send_retry_seconds):
-                dialog.flag("send_failed")
-                if line is not None:
-                    line["status"] = "failed"
-            return
-        dialog.outbox.remove(item)
-        if line is not None:
-            line.update(status="sent", sent_at=iso(self.clock.now()), provider_id=receipt.provider_message_id)
-        step.extra_keys.append((self.store.keys.message(receipt.provider_message_id), dialog.dialog_id, None))
-
-    async def _submit(self, step: Step, item: dict[str, Any]) -> None:
-        dialog = step.dialog
-        if dialog.application is not None or dialog.state != "submitted":
-            dialog.outbox.remove(item)
-            return
-        assert dialog.consent is not None and dialog.bank_account is not None
-        application = {
-            "client_id": dialog.dialog_id, "service": dialog.service, "applicant_iin": dialog.recipient_iin,
-            "person_iins": dialog.subject_iins, "application_date": dialog.consent["application_date"],
-            "iban": dialog.bank_account["iban"],
-            "callback_url": f"{self.settings.public_url}/v1/callbacks/decision",
-        }
-        try:
-            application_id = await self.assignment.submit(application)
-        except SendError as error:
-            log.warning("dialog %s: submission failed: %s", dialog.dialog_id, error)
-            if not self._retry_or_give_up(step, item, error, self.settings.submit_retry_seconds):
-                dialog.flag("submission_failed")
-            return
-        dialog.outbox.remove(item)
-        step.extra_keys.append((self.store.keys.application(application_id), dialog.dialog_id, None))
-        self._fire(step, "accepted", application_id=application_id)
-
-    # ---- operators ---------------------------------------------------------------------------------------
-
-    async def resend(self, dialog_id: str, operator: str) -> Dialog | None:
-        """An operator resends the open question; None when the dialog waits for no answer."""
-        dialog = await self.store.load(dialog_id)
-        if dialog is None:
-            return None
-        async with self.store.phone_lock(dialog.msisdn):
-            loaded = await self.store.load(dialog_id)
-            if loaded is None or not loaded.awaiting:
-                return None
-            # Proactive: held for quiet hours like any SMS the citizen did not just ask for.
-            step = self._step(loaded, proactive=True, channel=loaded.last_channel)
-            step.extra_log.append(_operator_record(loaded, "resend", operator))
-            step.conversation.repeat_question()
-            await self._finish(step)
-            return step.dialog
-
-    async def close(self, dialog_id: str, reason: str, operator: str) -> Dialog | None:
-        """An operator closes a dialog with a reason (an open one goes to `closed`); None for an unknown dialog."""
-        reason = scrub(reason)  # shown to every operator and kept in the log: no personal data in it
-        dialog = await self.store.load(dialog_id)
-        if dialog is None:
-            return None
-        async with self.store.phone_lock(dialog.msisdn):
-            loaded = await self.store.load(dialog_id)
-            assert loaded is not None
-            step = self._step(loaded, proactive=True)
-            closed = not loaded.final and self._fire(step, "close", reason=reason)
-            if closed:
-                await self.store.unqueue(loaded.msisdn, loaded.dialog_id)
-            # Open or final, what put the dialog in the operators' queue now counts as dealt with.
-            marks = [*loaded.flags, *(["undeliverable"] if loaded.state == "undeliverable" else [])]
-            loaded.resolved = sorted({*loaded.resolved, *marks})
-            step.extra_log.append(_operator_record(loaded, "close" if closed else "resolve", operator,
-                                                   reason=reason))
-            await self._finish(step)
-            return step.dialog
-
-    async def add_note(self, dialog_id: str, text: str, operator: str) -> Dialog | None:
-        """An operator's note, kept in the dialog log (personal data in it masked); None for an unknown dialog."""
-        return await self._log_operator(dialog_id, "note", operator, text=scrub(text))
-
-    async def reveal(self, dialog_id: str, operator: str) -> Dialog | None:
-        """The dialog with its personal data, for an operator who asked for it; the look is logged."""
-        return await self._log_operator(dialog_id, "reveal", operator)
-
-    async def _log_operator(self, dialog_id: str, action: str, operator: str, **details: Any) -> Dialog | None:
-        dialog = await self.store.load(dialog_id)
-        if dialog is None:
-            return None
-        record = {"at": iso(self.clock.now()), "dialog_id": dialog.dialog_id, "service": dialog.service,
-                  "msisdn": mask_msisdn(dialog.msisdn), **_operator_record(dialog, action, operator, **details)}
-        await self.store.append_log(dialog_id, [record])
-        return dialog
-
-
-def _operator_record(dialog: Dialog, action: str, operator: str, **details: Any) -> dict[str, Any]:
-    """A dialog-log record of what an operator did, by name."""
-    return {"type": "operator", "action": action, "operator": operator, "status": dialog.status, **details}
-
+            await self.finish(step)
 
 def new_dialog_id() -> str:
     """A random id in groups of four, so no run of digits in it can be mistaken for an IIN or a phone."""

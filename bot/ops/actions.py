@@ -38,15 +38,15 @@ async def perform(request: web.Request, op: Operator, action: str, text: str) ->
     if action in LIMITS and not text:
         return Outcome("required", await engine.store.load(dialog_id))
     if action == "resend":
-        dialog = await engine.resend(dialog_id, op.name)
+        dialog = await engine.operators.resend(dialog_id, op.name)
         return Outcome("resend", dialog) if dialog else Outcome("resend_none", await engine.store.load(dialog_id))
     if action == "close":
         before = await engine.store.load(dialog_id)
-        dialog = await engine.close(dialog_id, text, op.name)
+        dialog = await engine.operators.close(dialog_id, text, op.name)
         return Outcome("resolve" if before is not None and before.final else "close", dialog)
     if action == "note":
-        return Outcome("note", await engine.add_note(dialog_id, text, op.name))
-    return Outcome("reveal", await engine.reveal(dialog_id, op.name))
+        return Outcome("note", await engine.operators.add_note(dialog_id, text, op.name))
+    return Outcome("reveal", await engine.operators.reveal(dialog_id, op.name))
 
 
 def personal_data(d: Dialog) -> dict[str, Any]:

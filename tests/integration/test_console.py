@@ -228,10 +228,10 @@ async def test_engine_close_goes_through_the_state_machine_from_every_open_state
                           (submitted, "submitted")):
         before = await engine.store.load(answer["dialog_id"])
         assert before is not None and before.state == state
-        closed = await engine.close(answer["dialog_id"], "test", "ops")
+        closed = await engine.operators.close(answer["dialog_id"], "test", "ops")
         assert closed is not None and closed.state == "closed" and closed.close_reason == "test"
         assert closed.history[-1] == {**closed.history[-1], "from": state, "to": "closed", "trigger": "close"}
-    assert await engine.close("d_unknown", "x", "ops") is None
+    assert await engine.operators.close("d_unknown", "x", "ops") is None
 
 
 async def test_every_console_route_and_metrics_are_in_the_openapi_file(running: Running) -> None:

@@ -204,6 +204,11 @@ class Engine:
 
     async def inbound(self, message: Inbound) -> None:
         """A citizen's message: applied to the one dialog waiting on that phone, or answered politely."""
+        count = await self.store.count_inbound(message.msisdn, self.clock.now())
+        if count > self.settings.inbound_per_minute:
+            if count == self.settings.inbound_per_minute + 1:
+                await self._acknowledge_flood(message)
+            return  # a flood is acknowledged once and then ignored: it never reaches a dialog
         seen_key = self.store.keys.inbound(f"{message.channel}:{message.provider_message_id}")
         async with self.store.phone_lock(message.msisdn):
             # Checked under the lock and marked in the same transaction as the step it caused: a gateway's
@@ -217,6 +222,26 @@ class Engine:
                 await self._reply(dialog, message, seen_key)
             else:
                 await self._reply_without_dialog(message, seen_key)
+
+    async def _acknowledge_flood(self, message: Inbound) -> None:
+        """Tell the phone once that it sends too fast, and flag its dialog for an operator."""
+        log.warning("flood from %s: acknowledged once, further messages this minute ignored",
+                    mask_msisdn(message.msisdn))
+        async with self.store.phone_lock(message.msisdn):
+            active = await self.store.phone_active(message.msisdn)
+            dialog = await self.store.load(active) if active else None
+            if dialog is not None:
+                step = self.step(dialog, proactive=False, channel=message.channel)
+                dialog.flag("flooding")
+                step.conversation.say("flood.ack")
+                await self.finish(step)
+                return
+        minute = self.clock.now().strftime("%Y%m%d%H%M")
+        text = self.translator.render("flood.ack", _guess_language(message.text))
+        try:
+            await self.sms.send(Outbound(f"flood-{message.msisdn.lstrip('+')}-{minute}", message.msisdn, text))
+        except SendError as error:
+            log.warning("flood acknowledgement to %s failed (%s)", mask_msisdn(message.msisdn), error)
 
     async def repeat_question(self, msisdn: str, channel: str, *, note: dict[str, Any] | None = None,
                               proactive: bool = False) -> Dialog | None:
@@ -277,8 +302,7 @@ class Engine:
         await self.store.mark_seen(seen_key)
         if not await self.store.once_per_day("info", message.msisdn, almaty_date(now)):
             return
-        lang = "kk" if _KAZAKH_LETTERS & set(message.text) or not _has_cyrillic(message.text) else "ru"
-        text = self.translator.render("nodialog.info", lang)
+        text = self.translator.render("nodialog.info", _guess_language(message.text))
         client_id = f"info-{message.msisdn.lstrip('+')}-{almaty_date(now).isoformat()}"
         try:
             await self.sms.send(Outbound(client_id, message.msisdn, text))
@@ -384,5 +408,7 @@ def new_dialog_id() -> str:
     return "d_" + "-".join(token[i:i + 4] for i in range(0, 16, 4))
 
 
-def _has_cyrillic(text: str) -> bool:
-    return any("\u0400" <= c <= "\u04ff" for c in text)
+def _guess_language(text: str) -> str:
+    """For a phone we know nothing about: Kazakh letters or no Cyrillic at all → kk, other Cyrillic → ru."""
+    has_cyrillic = any("\u0400" <= c <= "\u04ff" for c in text)
+    return "kk" if _KAZAKH_LETTERS & set(text) or not has_cyrillic else "ru"

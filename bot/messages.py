@@ -155,6 +155,8 @@ SMS_MESSAGES: dict[str, Message] = {
     N_("nodialog.info"): _message(),
     # TRANSLATORS: The registry corrected its data, the earlier offer is withdrawn; nothing to do; 1414.
     N_("cancelled.notice"): _message(),
+    # TRANSLATORS: Sent once when a phone sends too many messages in a minute: we read them one by one; wait.
+    N_("flood.ack"): _message(),
 }
 
 

@@ -41,6 +41,8 @@ class Settings:
     max_bank_errors: int = 3
     event_clock_skew_seconds: int = 300
     max_body_bytes: int = 64 * 1024
+    # More messages than this from one phone in one minute is a flood: acknowledged once, then ignored.
+    inbound_per_minute: int = 10
     send_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600)
     submit_retry_seconds: tuple[int, ...] = (60, 300, 900, 3600)
     # The dialog log: per-dialog records kept this long (the record of a benefit outlives the dialog).
@@ -66,7 +68,7 @@ class Settings:
         for name in (
             "answer_window_hours", "reminder_after_hours", "bank_flag_after_hours", "decision_working_days",
             "extension_calendar_days", "max_unclear_replies", "max_bank_errors", "event_clock_skew_seconds",
-            "log_retention_days",
+            "log_retention_days", "inbound_per_minute",
         ):
             if name.upper() in env:
                 values[name] = int(env[name.upper()])

@@ -58,6 +58,9 @@ class Keys:
     def log_feed(self) -> str:
         return f"{self.prefix}:log"
 
+    def inbound_rate(self, msisdn: str, minute: str) -> str:
+        return f"{self.prefix}:phone:{{{msisdn}}}:rate:{minute}"
+
     def timers(self) -> str:
         return f"{self.prefix}:timers"
 
@@ -333,6 +336,15 @@ class Store:
         """True the first time `what` happens for this phone on this (Kazakhstan) day."""
         key = self.keys.once(what, msisdn, day.isoformat())
         return bool(await self.redis.set(key, "1", nx=True, ex=2 * 86400))
+
+    async def count_inbound(self, msisdn: str, now: dt.datetime) -> int:
+        """How many messages this phone has sent in the current minute, this one included."""
+        key = self.keys.inbound_rate(msisdn, now.strftime("%Y%m%d%H%M"))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            count, _ = await pipe.execute()
+        return int(count)
 
     async def mark_seen(self, inbound_key: str) -> None:
         """Remember an inbound message that changed no dialog (gateways retry)."""

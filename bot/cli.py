@@ -46,18 +46,22 @@ async def _dev(port: int, clock_start: str | None) -> None:
             await redis.aclose()
 
 
-async def _serve(port: int) -> None:
+async def _serve(port: int | None, command: str = "serve") -> None:
+    """The production bot; `worker` is the same without the HTTP listener: it only fires timers."""
     from bot.app import create_app
     from bot.settings import Settings
 
     settings = Settings.from_env()
     if not settings.redis_url:
-        raise SystemExit("proactive-bot serve: REDIS_URL is required (a real Redis; `dev` embeds one)")
+        raise SystemExit(f"proactive-bot {command}: REDIS_URL is required (a real Redis; `dev` embeds one)")
     app = create_app(settings, clock=SystemClock())
     runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, os.environ.get("HOST", "0.0.0.0"), port).start()
-    print(f"proactive-bot serve on port {port}", flush=True)
+    await runner.setup()  # opens Redis and starts the timer poller
+    if port is None:
+        print(f"proactive-bot worker firing timers (prefix {settings.key_prefix})", flush=True)
+    else:
+        await web.TCPSite(runner, os.environ.get("HOST", "0.0.0.0"), port).start()
+        print(f"proactive-bot serve on port {port}", flush=True)
     try:
         await _until_signal()
     finally:
@@ -141,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     mocks = sub.add_parser("mocks", help="the gateway mocks alone")
     mocks.add_argument("--port", type=int, default=8090)
     mocks.add_argument("--bot-url", default=os.environ.get("BOT_URL", "http://127.0.0.1:8080"))
+    sub.add_parser("worker", help="fire due timers (reminders, expiries, held and retried SMS); run any number")
     sub.add_parser("demo", help="play scripted dialogs end to end and print the transcripts")
     logs = sub.add_parser("logs", help="the dialog log: recent records, then new ones as they come (--follow)")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing records as they are written")
@@ -157,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_dev(args.port, args.clock_start))
     elif args.command == "serve":
         asyncio.run(_serve(args.port))
+    elif args.command == "worker":
+        asyncio.run(_serve(None, "worker"))
     elif args.command == "mocks":
         asyncio.run(_mocks(args.port, args.bot_url))
     elif args.command == "logs":

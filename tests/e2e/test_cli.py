@@ -82,3 +82,52 @@ async def test_serve_without_redis_url_says_so_and_exits() -> None:
                                                 env=env)
     _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode != 0 and b"REDIS_URL is required" in err
+
+
+async def test_workers_fire_the_timers_of_dialogs_a_stopped_bot_left_behind() -> None:
+    """Two worker processes on the same Redis: the overdue reminder and expiry fire once each, by either."""
+    import json
+
+    from redis.asyncio import Redis
+
+    from tests.conftest import start_running, stop_running
+    from tests.helpers import birth
+
+    import datetime as dt
+
+    from bot.clock import ALMATY
+
+    # A week before real time: the dialog's reminder and expiry are overdue when the workers start.
+    week_ago = (dt.datetime.now(ALMATY) - dt.timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
+    running, prefix = await start_running("redis", start=week_ago)
+    try:
+        _, answer, _ = await birth(running.client, msisdn="+77011116666")
+        await running.system.stop()  # the bot is gone; its dialog's timers stay in Redis
+        redis = Redis.from_url("redis://127.0.0.1:6379/0", socket_timeout=60)  # XREAD BLOCK outlasts 5 s
+        feed = f"{prefix}:log"
+        last_id = (await redis.xrevrange(feed, count=1))[0][0]
+        env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "KEY_PREFIX": prefix,
+               "SMS_GATEWAY_URL": "http://127.0.0.1:9/mock/sms"}  # nowhere: sends fail and are retried later
+        workers = [await _start("worker", env=env) for _ in range(2)]
+        try:
+            for _, line in workers:
+                assert "firing timers" in line
+            # Real time is past the dialog's reminder and expiry: a worker fires both.
+            statuses: list[str] = []
+            while "expired" not in statuses:
+                entries = await redis.xread({feed: last_id}, block=30_000)
+                assert entries, "no worker fired the timers within 30 s"
+                for entry_id, fields in entries[0][1]:
+                    last_id = entry_id
+                    record = json.loads(fields[b"record"])
+                    if record["type"] == "status":
+                        statuses.append(record["to"])
+            assert statuses == ["expired"]
+        finally:
+            for proc, _ in workers:
+                assert await _stop(proc) == 0
+        dialog = json.loads(await redis.get(f"{prefix}:dialog:{answer['dialog_id']}"))
+        assert dialog["state"] == "expired"
+        await redis.aclose()
+    finally:
+        await stop_running(running, prefix)

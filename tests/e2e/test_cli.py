@@ -86,16 +86,14 @@ async def test_serve_without_redis_url_says_so_and_exits() -> None:
 
 async def test_workers_fire_the_timers_of_dialogs_a_stopped_bot_left_behind() -> None:
     """Two worker processes on the same Redis: the overdue reminder and expiry fire once each, by either."""
+    import datetime as dt
     import json
 
     from redis.asyncio import Redis
 
+    from bot.clock import ALMATY
     from tests.conftest import start_running, stop_running
     from tests.helpers import birth
-
-    import datetime as dt
-
-    from bot.clock import ALMATY
 
     # A week before real time: the dialog's reminder and expiry are overdue when the workers start.
     week_ago = (dt.datetime.now(ALMATY) - dt.timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)

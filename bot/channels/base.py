@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -83,3 +83,23 @@ def failure_for_status(status: int) -> SendFailure:
     if status in (401, 403, 404):
         return SendFailure.BAD_CONFIG
     return SendFailure.BAD_CONTENT
+
+
+class InboundFormatError(ValueError):
+    """A provider posted something we cannot read; `field` names what."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def text_field(payload: dict[str, Any], name: str, max_len: int, *, required: bool = True) -> str:
+    """A string field of a provider's post, checked for presence and length ("" when optional and absent)."""
+    value = payload.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InboundFormatError(name, f"{name} must be a non-empty string")
+    if len(value) > max_len:
+        raise InboundFormatError(name, f"{name} is longer than {max_len} characters")
+    return value

@@ -9,31 +9,16 @@ import aiohttp
 from bot.channels.base import (
     DeliveryReport,
     Inbound,
+    InboundFormatError,
     Outbound,
     Receipt,
     SendError,
     SendFailure,
     failure_for_status,
+    text_field,
 )
 from bot.clock import parse_instant
 from bot.domain.phone import PhoneError, parse_msisdn
-
-
-class InboundFormatError(ValueError):
-    """The gateway posted something we cannot read; `field` names what."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def _require_text(payload: dict[str, Any], field: str, max_len: int) -> str:
-    value = payload.get(field)
-    if not isinstance(value, str) or not value:
-        raise InboundFormatError(field, f"{field} must be a non-empty string")
-    if len(value) > max_len:
-        raise InboundFormatError(field, f"{field} is longer than {max_len} characters")
-    return value
 
 
 class SmsChannel:
@@ -51,8 +36,8 @@ class SmsChannel:
         """An aggregator's inbound JSON as an Inbound; raises InboundFormatError."""
         if not isinstance(payload, dict):
             raise InboundFormatError("$", "body must be a JSON object")
-        message_id = _require_text(payload, "message_id", 128)
-        sender = _require_text(payload, "from", 32)
+        message_id = text_field(payload, "message_id", 128)
+        sender = text_field(payload, "from", 32)
         text = payload.get("text")
         if not isinstance(text, str):
             raise InboundFormatError("text", "text must be a string")
@@ -72,7 +57,7 @@ class SmsChannel:
         """An aggregator's delivery report."""
         if not isinstance(payload, dict):
             raise InboundFormatError("$", "body must be a JSON object")
-        message_id = _require_text(payload, "message_id", 128)
+        message_id = text_field(payload, "message_id", 128)
         status = payload.get("status")
         if status not in ("delivered", "failed"):
             raise InboundFormatError("status", "status must be 'delivered' or 'failed'")

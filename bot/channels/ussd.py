@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from bot.channels.base import Outbound, Receipt, SendError, SendFailure
-from bot.channels.sms import InboundFormatError
+from bot.channels.base import InboundFormatError, Outbound, Receipt, SendError, SendFailure, text_field
 from bot.domain.masking import mask_msisdn
 from bot.domain.phone import PhoneError, parse_msisdn
 from bot.domain.sms_length import encoding, length_units
@@ -88,17 +87,6 @@ class _PhoneLocks:
                 del self._users[msisdn], self._locks[msisdn]
 
 
-def _field(payload: dict[str, Any], name: str, max_len: int, *, required: bool = True) -> str:
-    value = payload.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise InboundFormatError(name, f"{name} must be a non-empty string")
-    if len(value) > max_len:
-        raise InboundFormatError(name, f"{name} is longer than {max_len} characters")
-    return value
-
-
 class UssdChannel:
     """Reads the gateway's posts, renders screens as `CON`/`END`, and holds what the engine sends meanwhile."""
 
@@ -127,10 +115,10 @@ class UssdChannel:
                 raise InboundFormatError("$", "body must be a JSON object")
         else:
             payload = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-        session_id = _field(payload, "sessionId", 128)
-        service_code = _field(payload, "serviceCode", 32)
-        number = _field(payload, "phoneNumber", 32)
-        text = _field(payload, "text", _MAX_TEXT, required=False)
+        session_id = text_field(payload, "sessionId", 128)
+        service_code = text_field(payload, "serviceCode", 32)
+        number = text_field(payload, "phoneNumber", 32)
+        text = text_field(payload, "text", _MAX_TEXT, required=False)
         try:
             msisdn = parse_msisdn(number).e164
         except PhoneError as error:

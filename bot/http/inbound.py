@@ -6,7 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.sms import InboundFormatError, SmsChannel
+from bot.channels.base import InboundFormatError
+from bot.channels.sms import SmsChannel
 from bot.http.common import ENGINE, SETTINGS, errors, parse_json, read_body
 
 SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)

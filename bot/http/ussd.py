@@ -16,8 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.base import Inbound
-from bot.channels.sms import InboundFormatError
+from bot.channels.base import Inbound, InboundFormatError
 from bot.channels.ussd import Screen, Shown, UssdChannel, UssdRequest
 from bot.domain.masking import mask_msisdn
 from bot.http.common import CLOCK, ENGINE, SETTINGS, STORE, errors, read_body

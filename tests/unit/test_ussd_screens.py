@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.sms import InboundFormatError
+from bot.channels.base import InboundFormatError
 from bot.channels.ussd import (
     SCREEN_LIMIT,
     SHOWN_IN_BOTH_LANGUAGES,

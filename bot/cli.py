@@ -28,9 +28,9 @@ async def _dev(port: int, clock_start: str | None) -> None:
 
     redis = None
     if os.environ.get("REDIS_URL"):
-        from redis.asyncio import Redis
+        from bot.app import redis_client
 
-        redis = Redis.from_url(os.environ["REDIS_URL"])
+        redis = redis_client(os.environ["REDIS_URL"])
     system = await start_dev(port=port, clock_start=parse_instant(clock_start) if clock_start else None,
                              redis=redis)
     store = "Redis at REDIS_URL" if redis is not None else "embedded in-memory Redis (fakeredis)"

@@ -1,0 +1,74 @@
+"""A tiny run of the benchmark on real Redis: it finishes, and its figures are well-formed (never timed)."""
+
+from __future__ import annotations
+
+import asyncio
+import numbers
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.__main__ import main, parse
+from tests.conftest import REDIS_URL
+
+pytestmark = pytest.mark.integration
+
+SPREAD = {"median", "min", "max", "runs"}
+
+
+def _spread(value: Any) -> None:
+    assert isinstance(value, dict) and set(value) == SPREAD, value
+    for key in ("median", "min", "max"):
+        assert value[key] is None or isinstance(value[key], numbers.Real), value
+    assert isinstance(value["runs"], list)
+
+
+def _number(value: Any) -> None:
+    assert isinstance(value, numbers.Real) and not isinstance(value, bool), value
+
+
+def test_a_tiny_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
+    args = parse(["--size", "30", "--runs", "1", "--rates", "20,40", "--level-seconds", "1", "--target-rate", "20",
+                  "--memory-sizes", "40", "--out", str(tmp_path), "--redis-url", REDIS_URL, "--max-minutes", "2"])
+    doc = asyncio.run(main(args))
+
+    written = sorted(p.suffix for p in tmp_path.iterdir())
+    assert written == [".json", ".md"]
+    f = doc["figures"]
+    _spread(f["events_per_second"])
+    _number(f["events_per_second"]["median"])
+    for key in ("event_to_first_sms_ms", "event_to_first_sms_ms_in_replay", "reply_to_next_sms_ms",
+                "reply_to_next_sms_ms_in_replay"):
+        for q in ("p50", "p95", "p99"):
+            _spread(f[key][q])
+    _number(f["reply_to_next_sms_ms"]["p99"]["median"])
+    _spread(f["max_replies_per_second_p99_under_goal"])
+    done = f["completed_dialogs_per_second"]
+    _spread(done["1"])
+    _number(done["1"]["median"])
+    assert done["2"] is None and done["4"] is None and "issue 5" in done["note"]
+    for key in ("year_replay_minutes_projected", "replay_wall_seconds", "replay_share_in_clock_moves",
+                "redis_memory_bytes_per_open_dialog_via_http", "redis_memory_bytes_per_closed_dialog"):
+        _spread(f[key])
+    _number(f["redis_memory_bytes_per_open_dialog"]["40"])
+    for key in ("bot_and_mocks_process", "redis", "load_generator", "bot_estimate", "mocks_estimate"):
+        _spread(f["cpu_ms_per_dialog"][key])
+    for key in ("round_trips", "commands", "steps_per_dialog", "steps_per_second"):
+        _spread(f["redis_per_dialog_step"][key])
+        _number(f["redis_per_dialog_step"][key]["median"])
+    ceiling = f["redis_ceiling"]
+    assert set(ceiling) == {"redis_benchmark", "steps_per_second", "dialogs_per_second"}
+    assert {t["target"].split(" ")[0] for t in doc["targets"]} == {"completed", "reply-to-next-SMS", "Redis"}
+    assert all(isinstance(t["met"], bool) for t in doc["targets"])
+
+    replay = doc["runs"][0]["replay"]
+    assert replay["finished"] and replay["verify"]["ok"], replay["verify"]
+
+    text = next(tmp_path.glob("*.md")).read_text(encoding="utf-8")
+    assert text.startswith("# Benchmark")
+    for heading in ("## Targets", "## Figures", "## Reply ladder", "## Redis memory per open dialog",
+                    "## Redis ceiling", "## Nothing lost"):
+        assert heading in text
+    table = [line for line in text.splitlines() if line.startswith("| events accepted per second")]
+    assert len(table) == 1 and table[0].count("|") == 5

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -67,11 +66,6 @@ class SimClock:
             self._now = target
             return self._now
 
-    async def settle(self) -> None:
-        """Fire whatever is already due now (timers set for the present instant)."""
-        async with self._lock:
-            await self._fire_until(self._now)
-
     async def _fire_until(self, target: dt.datetime) -> None:
         # Bounded so that a timer that keeps re-arming itself for "now" cannot hang the clock.
         for _ in range(100_000):
@@ -99,6 +93,3 @@ def parse_instant(text: str) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("an offset is required (e.g. +05:00 or Z)")
     return value.astimezone(UTC)
-
-
-TimerCallback = Callable[[dt.datetime], Awaitable[None]]

@@ -25,9 +25,6 @@ class FieldError:
     code: str
     message: str
 
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "code": self.code, "message": self.message}
-
 
 @dataclass(frozen=True)
 class CancelEvent:

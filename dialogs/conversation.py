@@ -9,7 +9,7 @@ from typing import Any
 
 from transitions import EventData
 
-from bot.clock import ALMATY, almaty_date
+from bot.clock import almaty_date
 from bot.domain.iban import bank_name
 from bot.domain.masking import mask_iban
 from bot.domain.quiet_hours import quiet_until, start_of_local_day
@@ -409,8 +409,3 @@ class Conversation:
                    for e in self.dialog.transcript)
         if told:
             self.say("cancelled.notice")
-
-
-def local_now(now: dt.datetime) -> dt.datetime:
-    """`now` in Kazakhstan time (for logs and texts)."""
-    return now.astimezone(ALMATY)

@@ -48,32 +48,32 @@ class Driver:
         """The bot's clock as unix seconds: events are signed with it (the bench is what moves it)."""
         return int(self.start.timestamp() + self.sim)
 
-    async def event(self, citizen: Citizen, kind: str = "event") -> bool:
-        """Post the citizen's event; True when it was accepted (202) and a dialog made."""
+    async def _timed(self, kind: str, call: Awaitable[Any]) -> Any | None:
+        """Await one request and tally its latency; None (and an error tallied) when it failed or was not 202."""
         began = time.perf_counter()
         try:
-            status, body = await self.client.post_event(citizen.event, timestamp=self.timestamp)
+            answer = await call
         except (aiohttp.ClientError, TimeoutError) as error:
             self.tally.errors[f"{kind}: {type(error).__name__}"] += 1
-            return False
+            return None
         self.tally.add(kind, time.perf_counter() - began)
+        status = answer[0] if isinstance(answer, tuple) else answer
         if status != 202:
             self.tally.errors[f"{kind}: HTTP {status}"] += 1
+            return None
+        return answer
+
+    async def event(self, citizen: Citizen, kind: str = "event") -> bool:
+        """Post the citizen's event; True when it was accepted (202) and a dialog made."""
+        answer = await self._timed(kind, self.client.post_event(citizen.event, timestamp=self.timestamp))
+        if answer is None:
             return False
-        citizen.dialog_id = body["dialog_id"]
+        citizen.dialog_id = answer[1]["dialog_id"]
         return True
 
     async def reply(self, citizen: Citizen, text: str, kind: str = "reply") -> bool:
         """The citizen's phone sends `text` to 1414; True once the bot has answered (202)."""
-        began = time.perf_counter()
-        try:
-            status = await self.client.phone_says(citizen.msisdn, text)
-        except (aiohttp.ClientError, TimeoutError) as error:
-            self.tally.errors[f"{kind}: {type(error).__name__}"] += 1
-            return False
-        self.tally.add(kind, time.perf_counter() - began)
-        if status != 202:
-            self.tally.errors[f"{kind}: HTTP {status}"] += 1
+        if await self._timed(kind, self.client.phone_says(citizen.msisdn, text)) is None:
             return False
         citizen.done.append(text)
         return True

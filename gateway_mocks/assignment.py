@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,12 +31,15 @@ MONTHLY_KIND = {"disabled_child": "disabled_child_monthly", "group1_since_childh
 MAX_RETRIES = 3
 
 
-@dataclass
+@dataclass(order=True)
 class _Retry:
+    """A callback to post again; ordered by due, then by when it was scheduled (for the retry heap)."""
+
     due: dt.datetime
-    application: Application
-    payload: dict[str, Any]
-    attempt: int
+    order: int
+    application: Application = field(compare=False)
+    payload: dict[str, Any] = field(compare=False)
+    attempt: int = field(compare=False)
 
 
 @dataclass
@@ -50,7 +54,14 @@ class AssignmentBackend:
     applications: dict[str, Application] = field(default_factory=dict)  # by client_id
     scripts: dict[str, Script] = field(default_factory=dict)  # by IIN
     callbacks: list[SentCallback] = field(default_factory=list)
-    _retries: list[_Retry] = field(default_factory=list)
+    # Indexes, so that a year of traffic (half a million applications) costs no scan per timer or lookup.
+    # `due` is set through `_arm`, which pushes (due, seq, client_id); an entry whose application no
+    # longer has that due is skipped when it surfaces, so a test may still stop one by setting None.
+    _decisions: list[tuple[dt.datetime, int, str]] = field(default_factory=list)  # heap
+    _retries: list[_Retry] = field(default_factory=list)  # heap
+    _retries_scheduled: int = 0
+    _by_id: dict[str, Application] = field(default_factory=dict)  # by application_id
+    _by_person: dict[tuple[str, str], list[Application]] = field(default_factory=dict)  # (service, IIN)
     _counters: dict[int, int] = field(default_factory=dict)
 
     def accept(self, body: dict[str, Any]) -> tuple[Application, bool]:
@@ -67,10 +78,14 @@ class AssignmentBackend:
             accepted_at=now, due=now + dt.timedelta(seconds=self.settings.decision_delay_seconds), **fields,
         )  # fmt: skip
         self.applications[application.client_id] = application
+        self._by_id[application.application_id] = application
+        for person_iin in application.person_iins:
+            self._by_person.setdefault((application.service, person_iin), []).append(application)
+        self._arm(application, application.due)
         return application, True
 
     def by_id(self, application_id: str) -> Application | None:
-        return next((a for a in self.applications.values() if a.application_id == application_id), None)
+        return self._by_id.get(application_id)
 
     def script(self, iin: str, outcome: str, reason: str | None) -> Script:
         self.scripts[iin] = Script(outcome, reason or DEFAULT_REASON.get(outcome))
@@ -79,19 +94,42 @@ class AssignmentBackend:
     # TimerSource ---------------------------------------------------------------------------------
 
     async def next_due(self) -> dt.datetime | None:
-        dues = [a.due for a in self.applications.values() if a.due is not None]
-        dues += [r.due for r in self._retries]
+        self._drop_stale()
+        dues = [self._decisions[0][0]] if self._decisions else []
+        dues += [self._retries[0].due] if self._retries else []
         return min(dues, default=None)
 
     async def fire_due(self, now: dt.datetime) -> None:
-        # Snapshots: the bot may submit new applications while a callback is in flight.
-        due = [a for a in self.applications.values() if a.due is not None and a.due <= now]
-        for application in sorted(due, key=lambda a: (a.due or now, a.seq)):
+        # Snapshots, taken before any callback: the bot may submit new applications while one is in
+        # flight, and those wait for the next firing. Popped in (due, seq) order, the order decisions
+        # have always been made in at one instant.
+        due: list[Application] = []
+        while self._drop_stale() and self._decisions[0][0] <= now:
+            due.append(self.applications[heapq.heappop(self._decisions)[2]])
+        for application in due:
             await self._decide(application, now)
-        retries = [r for r in self._retries if r.due <= now]
-        self._retries = [r for r in self._retries if r.due > now]
-        for retry in retries:
+        retries: list[_Retry] = []
+        while self._retries and self._retries[0].due <= now:
+            retries.append(heapq.heappop(self._retries))
+        # In the order they were scheduled, not by due: the two differ only if the retry delay changed.
+        for retry in sorted(retries, key=lambda r: r.order):
             await self._deliver(retry.application, retry.payload, retry.attempt, now)
+
+    def _arm(self, application: Application, due: dt.datetime | None) -> None:
+        """Set when the application's next decision step fires, and index it there."""
+        application.due = due
+        if due is not None:
+            heapq.heappush(self._decisions, (due, application.seq, application.client_id))
+
+    def _drop_stale(self) -> bool:
+        """Pop heap entries whose application no longer fires then; True when a live one is on top."""
+        while self._decisions:
+            due, _, client_id = self._decisions[0]
+            application = self.applications.get(client_id)
+            if application is not None and application.due == due:
+                return True
+            heapq.heappop(self._decisions)
+        return False
 
     # Decisions -----------------------------------------------------------------------------------
 
@@ -104,9 +142,9 @@ class AssignmentBackend:
         benefits: list[dict[str, Any]] = []
         if outcome == "extended":
             decision_due = application.application_date + dt.timedelta(days=self.settings.extension_days)
-            application.due = now + dt.timedelta(seconds=self.settings.decision_delay_seconds)
+            self._arm(application, now + dt.timedelta(seconds=self.settings.decision_delay_seconds))
         else:
-            application.due = None
+            self._arm(application, None)
             if outcome == "assigned":
                 benefits = self._benefits(application)
                 for person_iin in application.person_iins:
@@ -145,10 +183,9 @@ class AssignmentBackend:
     def _applied_before(self, application: Application, person: str) -> bool:
         """Another application for this service and person was accepted earlier and not refused."""
         return any(
-            other.seq < application.seq and other.service == application.service
-            and person in other.person_iins and other.status != "refused"
-            for other in self.applications.values()
-        )  # fmt: skip
+            other.seq < application.seq and other.status != "refused"
+            for other in self._by_person.get((application.service, person), ())
+        )
 
     def _benefits(self, application: Application) -> list[dict[str, Any]]:
         persons = application.person_iins
@@ -191,7 +228,9 @@ class AssignmentBackend:
         problem = sent.error or sent.http_status
         log.warning("callback for %s failed (%s); retrying", application.application_id, problem)
         retry_at = now + dt.timedelta(seconds=self.settings.callback_retry_seconds)
-        self._retries.append(_Retry(retry_at, application, payload, attempt + 1))
+        self._retries_scheduled += 1
+        retry = _Retry(retry_at, self._retries_scheduled, application, payload, attempt + 1)
+        heapq.heappush(self._retries, retry)
 
     # HTTP ----------------------------------------------------------------------------------------
 

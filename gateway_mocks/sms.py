@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from .common import (
     required_str,
     unprocessable,
 )
-from .settings import MocksSettings
+from .settings import MocksSettings, is_rate
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ class BotRefused(Exception):
         self.status = status
 
 
+class Unavailable(Exception):
+    """A send refused by an injected fault (`sms_fail_rate`): answered 503, nothing kept."""
+
+
 class SmsGateway:
     """Accepts the bot's sends (idempotent by client_id), fills phone inboxes, forwards phone replies."""
 
@@ -64,6 +69,10 @@ class SmsGateway:
         self.received: list[dict[str, Any]] = []  # every SMS a phone sent to 1414, as forwarded
         self.reports: list[dict[str, Any]] = []  # every delivery report posted (or attempted)
         self.duplicates_dropped = 0
+        self.failed_sends = 0  # sends refused 503 by an injected fault
+        self.delivered = 0
+        self.delivery_failed = 0  # accepted, reported failed: phone switched off, or lost by a fault
+        self._faults = random.Random(settings.fault_seed)
         self._message_ids: dict[str, str] = {}  # client_id → message_id
         self._out_seq = 0
         self._in_seq = 0
@@ -87,8 +96,37 @@ class SmsGateway:
     def set_reachable(self, msisdn: str, reachable: bool) -> None:
         self.phone(msisdn).reachable = reachable
 
+    def stats(self) -> dict[str, int]:
+        """What the gateway did with the sends so far; accepted = delivered + delivery_failed."""
+        return {
+            "accepted": self.sent_count, "duplicates_dropped": self.duplicates_dropped,
+            "failed_sends": self.failed_sends, "delivery_failed": self.delivery_failed,
+            "delivered": self.delivered,
+        }  # fmt: skip
+
+    def faults(self) -> dict[str, Any]:
+        """The injected faults now in force."""
+        return {
+            "fail_rate": self.settings.sms_fail_rate, "delivery_fail_rate": self.settings.sms_delivery_fail_rate,
+            "seed": self.settings.fault_seed,
+        }  # fmt: skip
+
+    def set_faults(self, **changes: Any) -> None:
+        """Change some of fail_rate, delivery_fail_rate and seed (already checked); a seed restarts the draws."""
+        if "fail_rate" in changes:
+            self.settings.sms_fail_rate = float(changes["fail_rate"])
+        if "delivery_fail_rate" in changes:
+            self.settings.sms_delivery_fail_rate = float(changes["delivery_fail_rate"])
+        if "seed" in changes:
+            self.settings.fault_seed = changes["seed"]
+            self._faults = random.Random(changes["seed"])
+
     def send(self, client_id: str, to: str, sender: str, text: str) -> tuple[str, bool]:
-        """Accept one SMS: its message_id, and False when the client_id was seen (nothing delivered)."""
+        """Accept one SMS: its message_id, and False when the client_id was seen; Unavailable if a fault hits."""
+        # A gateway that is down refuses repeats too; the client_id stays unknown, so a retry is fresh.
+        if self._fault(self.settings.sms_fail_rate):
+            self.failed_sends += 1
+            raise Unavailable(client_id)
         known = self._message_ids.get(client_id)
         if known is not None:
             self.duplicates_dropped += 1
@@ -97,12 +135,17 @@ class SmsGateway:
         message_id = f"gw-out-{self._out_seq}"
         self._message_ids[client_id] = message_id
         phone, at = self.phone(to), iso(self.clock.now())
-        status = "delivered" if phone.reachable else "failed"
-        if phone.reachable:
+        # Only a phone that is on can lose a message in the network; one that is off fails anyway.
+        delivered = phone.reachable and not self._fault(self.settings.sms_delivery_fail_rate)
+        status = "delivered" if delivered else "failed"
+        if delivered:
+            self.delivered += 1
             phone.inbox.append(
                 {"id": message_id, "from": sender, "text": text, "encoding": encoding(text),
                  "segments": segments(text), "at": at}
             )  # fmt: skip
+        else:
+            self.delivery_failed += 1
         self.sent.append({"message_id": message_id, "client_id": client_id, "to": to, "status": status})
         report = {"message_id": message_id, "client_id": client_id, "status": status, "at": at}
         self._background(self._post_report(report))
@@ -120,6 +163,10 @@ class SmsGateway:
         if not 200 <= status < 300:
             raise BotRefused(status, answer)
         return str(message["message_id"])
+
+    def _fault(self, rate: float) -> bool:
+        """Whether an injected fault strikes this time; no draw at rate 0, so faults off cost nothing."""
+        return rate > 0 and self._faults.random() < rate
 
     async def flush(self) -> None:
         """Wait until every delivery report in flight has been posted (or has failed)."""
@@ -147,6 +194,9 @@ class SmsGateway:
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/sms/send", self.handle_send),
+            web.get("/sms/stats", self.handle_stats),
+            web.get("/sms/faults", self.handle_faults),
+            web.post("/sms/faults", self.handle_set_faults),
             web.get("/phones/{msisdn}/sms", self.handle_inbox),
             web.post("/phones/{msisdn}/sms", self.handle_phone_sends),
             web.post("/phones/{msisdn}/state", self.handle_state),
@@ -164,8 +214,33 @@ class SmsGateway:
         text = required_str(body, "text", errors)
         errors.raise_if_any()
         assert to is not None
-        message_id, new = self.send(client_id, to, sender, text)
+        try:
+            message_id, new = self.send(client_id, to, sender, text)
+        except Unavailable:
+            return error_response(503, "unavailable")
         return json_response({"message_id": message_id}, status=202 if new else 200)
+
+    async def handle_stats(self, request: web.Request) -> web.Response:
+        return json_response(self.stats())
+
+    async def handle_faults(self, request: web.Request) -> web.Response:
+        return json_response(self.faults())
+
+    async def handle_set_faults(self, request: web.Request) -> web.Response:
+        body = await json_object(request)
+        errors = FieldErrors()
+        for name in sorted(body.keys() - {"fail_rate", "delivery_fail_rate", "seed"}):
+            # A misspelt field would otherwise leave the faults off without a word.
+            errors.add(name, "unknown_field", "faults take fail_rate, delivery_fail_rate and seed only")
+        for name in ("fail_rate", "delivery_fail_rate"):
+            if name in body and not is_rate(body[name]):
+                errors.add(name, "invalid_rate", f"{name} must be a number from 0 to 1")
+        seed = body.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            errors.add("seed", "type", "seed must be an integer, or null for an unseeded run")
+        errors.raise_if_any()
+        self.set_faults(**body)
+        return json_response(self.faults())
 
     async def handle_inbox(self, request: web.Request) -> web.Response:
         return json_response(self.inbox(_path_msisdn(request)))

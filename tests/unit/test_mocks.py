@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +22,7 @@ from bot.clock import SimClock, parse_instant
 from bot.domain.iin import is_valid_iin
 from gateway_mocks.app import ASSIGNMENT, EGOV, SMS_GATEWAY, MocksSettings, create_mocks_app
 from gateway_mocks.assignment import AssignmentBackend
-from gateway_mocks.common import iban_valid
+from gateway_mocks.common import Outbound, iban_valid
 from gateway_mocks.egov import EgovRegistry
 from gateway_mocks.fixtures import FIXTURES, FIXTURES_TABLE
 from gateway_mocks.rates import load_rates
@@ -625,6 +627,67 @@ async def test_a_failed_callback_is_retried_on_later_clock_moves_up_to_3_times(w
     await world.advance(24 * 3600)
     attempts = [c.attempt for c in world.backend.callbacks if c.payload["client_id"] == "app-2"]
     assert attempts == [1, 2, 3, 4]
+
+
+class AnswersOk(Outbound):
+    """The bot's side of the callbacks, answering every one 200 at once (no HTTP)."""
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str] | None = None) -> tuple[int, str]:
+        return 200, "{}"
+
+
+async def test_20000_applications_are_each_decided_once_in_due_order_at_their_own_instants() -> None:
+    # A year of traffic in miniature: the indexes must fire what the scans fired, in the same order.
+    rng = random.Random(2026)
+    start = parse_instant(START)
+    clock = SimClock(start)
+    settings = MocksSettings(decision_delay_seconds=DELAY)
+    backend = AssignmentBackend(settings, clock, AnswersOk(), EgovRegistry(), load_rates(DEFAULT_RATES_PATH))
+    clock.add_source(backend)
+    scripted = [f"{300000000000 + i:012d}" for i in range(200)]  # each named by one application only
+    for iin in scripted:
+        backend.script(iin, "extended", None)
+    persons = [f"{200000000000 + i:012d}" for i in range(15000)]  # shared: later applications are duplicates
+    seen: set[tuple[str, str]] = set()
+    expected: list[tuple[dt.datetime, int, str, str, str | None]] = []  # (at, seq, client_id, outcome, reason)
+    for i in range(20000):
+        # Four applications an instant, each with its own delay, so due order is not acceptance order.
+        await clock.move_to(start + dt.timedelta(seconds=(i // 4) * 30))
+        service = rng.choice(["birth", "birth", "disabled_child"])
+        person = scripted.pop() if scripted and rng.random() < 0.02 else rng.choice(persons)
+        delay = rng.choice([60, 1800, DELAY, 2 * DELAY])
+        settings.decision_delay_seconds = delay
+        body = {
+            "client_id": f"c-{i}", "service": service, "applicant_iin": f"{100000000000 + i:012d}",
+            "person_iins": [person], "application_date": "2026-11-20", "iban": "KZ03601KZT0000412345",
+            "callback_url": "http://bot.invalid/v1/callbacks/decision",
+        }  # fmt: skip
+        assert backend.accept(body)[1]
+        settings.decision_delay_seconds = DELAY  # what an extension waits
+        due, key = clock.now() + dt.timedelta(seconds=delay), (i + 1, f"c-{i}")
+        if person.startswith("3"):
+            expected += [(due, *key, "extended", "more_documents"),
+                         (due + dt.timedelta(seconds=DELAY), *key, "assigned", None)]  # fmt: skip
+        elif (service, person) in seen:
+            expected.append((due, *key, "refused", "already_assigned"))
+        else:
+            expected.append((due, *key, "assigned", None))
+        seen.add((service, person))
+    await clock.advance(3 * DELAY)
+
+    assert await backend.next_due() is None
+    decided = [
+        (parse_instant(c.payload["decided_at"]), backend.applications[c.payload["client_id"]].seq,
+         c.payload["client_id"], c.payload["outcome"], c.payload["reason"])
+        for c in backend.callbacks
+    ]  # fmt: skip
+    assert decided == sorted(expected)  # each at its due instant; at one instant, in acceptance order
+    assert sum(outcome == "extended" for *_, outcome, _ in decided) > 100
+    assert sum(reason == "already_assigned" for *_, reason in decided) > 1000
+    finals = collections.Counter(client_id for _, _, client_id, outcome, _ in decided if outcome != "extended")
+    assert len(finals) == 20000 and set(finals.values()) == {1}
+    assert all(backend.by_id(a.application_id) is a for a in backend.applications.values())
+    assert backend.by_id("PB-2026-0020001") is None
 
 
 # Rates ---------------------------------------------------------------------------------------------

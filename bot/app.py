@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,6 +13,7 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
+from bot import work
 from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
 from bot.channels import telegram
@@ -22,14 +22,17 @@ from bot.channels.sms import SmsChannel
 from bot.clock import Clock, SimClock, SystemClock
 from bot.engine import Engine
 from bot.http import callbacks, dialogs, events, inbound
-from bot.http.common import CLOCK, ENGINE, SETTINGS, STORE
+from bot.http.common import CLOCK, ENGINE, JOBS, SETTINGS, STORE
 from bot.i18n import Translator
+from bot.jobs import JobClock, JobFailed, JobQueue, Worker
 from bot.settings import Settings
 from bot.store import Store
+from bot.work import TimerFeed
 
 log = logging.getLogger("bot.app")
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.json"
 REDIS = web.AppKey("redis", Redis)
+WORKER = web.AppKey("worker", Worker)
 TIMER_POLL_SECONDS = 1.0
 
 
@@ -45,7 +48,10 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
     async def resources(app: web.Application) -> AsyncIterator[None]:
         client = redis if redis is not None else _redis_from(settings)
         session = aiohttp.ClientSession()
-        store = Store(client, settings.key_prefix, log_retention_seconds=settings.log_retention_days * 86400)
+        store = Store(client, settings.key_prefix, shards=settings.shards,
+                      log_retention_seconds=settings.log_retention_days * 86400,
+                      lock_seconds=settings.phone_lock_seconds)
+        work_clock = JobClock(clock)  # inside a job: the instant it was accepted
         sms = SmsChannel(session, settings.sms_gateway_url, settings.sms_sender, settings.http_timeout_seconds)
         channels: dict[str, Channel] = {}
         # -- channels: ussd --
@@ -58,7 +64,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
             telegram_channel = telegram.TelegramChannel(settings, store, translator, lambda: app[ENGINE])
             app[telegram.TELEGRAM] = channels[telegram_channel.name] = telegram_channel
         engine = Engine(
-            store=store, clock=clock, settings=settings, translator=translator, sms=sms,
+            store=store, clock=work_clock, settings=settings, translator=translator, sms=sms,
             egov=EgovClient(session, settings.egov_url, settings.http_timeout_seconds),
             assignment=AssignmentBackend(session, settings.assignment_url, settings.http_timeout_seconds),
             channels=channels,
@@ -67,18 +73,23 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         app[STORE] = store
         app[ENGINE] = engine
         app[inbound.SMS_CHANNEL] = sms
-        poller = None
+        queue = app[JOBS] = JobQueue(client, store.keys, clock, wait_seconds=settings.job_wait_seconds)
+        timers = TimerFeed(store, queue, settings.timer_lease_seconds)
+        background = [] if queue.embedded else [asyncio.create_task(queue.listen())]
+        if settings.worker_concurrency > 0:
+            worker = app[WORKER] = Worker(queue, work.handlers(engine), concurrency=settings.worker_concurrency,
+                                          claim_idle_seconds=settings.job_claim_idle_seconds,
+                                          max_deliveries=settings.job_max_deliveries)
+            background.append(asyncio.create_task(worker.run()))
         if isinstance(clock, SimClock):
-            clock.add_source(engine)  # the simulated clock fires our timers when it is moved
-        else:
-            poller = asyncio.create_task(_poll_timers(engine, clock))
+            clock.add_source(timers)  # the simulated clock fires our timers when it is moved
+        elif settings.poll_timers:
+            background.append(asyncio.create_task(_poll_timers(timers, queue, clock)))
         try:
             yield
         finally:
-            if poller is not None:
-                poller.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poller
+            queue.stopping.set()  # the loops end; the jobs in hand finish first
+            await asyncio.gather(*background)
             await session.close()
             if redis is None:
                 await client.aclose()
@@ -128,16 +139,16 @@ def _redis_from(settings: Settings) -> Redis:
     return redis_client(settings.redis_url)
 
 
-async def _poll_timers(engine: Engine, clock: Clock) -> None:
-    """Production timers: fire what is due, then wait a little (a real clock cannot be awaited)."""
-    while True:
+async def _poll_timers(timers: TimerFeed, queue: JobQueue, clock: Clock) -> None:
+    """Production timers: queue what is due, then wait a little (a real clock cannot be awaited)."""
+    while not queue.stopping.is_set():
         try:
-            await engine.fire_due(clock.now())
+            await timers.poll(clock.now())
         except RedisError as error:
             log.warning("timers: Redis unavailable (%s); will retry", error)
         except Exception:
             log.exception("timers: a timer failed; the others go on")
-        await asyncio.sleep(TIMER_POLL_SECONDS)
+        await queue.pause(TIMER_POLL_SECONDS)
 
 
 @web.middleware
@@ -153,14 +164,18 @@ async def _json_errors(request: web.Request,
         body = {"errors": [{"field": "$", "code": code, "message": error.reason}]}
         return web.json_response(body, status=error.status, headers={
             k: v for k, v in error.headers.items() if k in ("Allow", "Retry-After")})
-    except RedisError:
-        raise  # answered 503 by _store_unavailable
+    except (RedisError, JobFailed):
+        raise  # answered by _store_unavailable
     except Exception:
         # What was saved before the failure is whole (every write is one transaction); timers finish the rest.
         log.exception("request %s %s failed", request.method, request.path)
-        return web.json_response(
-            {"errors": [{"field": "$", "code": "internal", "message": "internal error; it has been logged"}]},
-            status=500)
+        return _internal_error()
+
+
+def _internal_error() -> web.Response:
+    return web.json_response(
+        {"errors": [{"field": "$", "code": "internal", "message": "internal error; it has been logged"}]},
+        status=500)
 
 
 @web.middleware
@@ -171,9 +186,16 @@ async def _store_unavailable(request: web.Request,
         return await handler(request)
     except RedisError as error:
         log.error("store unavailable: %s", type(error).__name__)
-        return web.json_response(
-            {"errors": [{"field": "$", "code": "store_unavailable", "message": "try again shortly"}]},
-            status=503, headers={"Retry-After": "5"})
+        return _unavailable()
+    except JobFailed as error:
+        # The work raised in a worker (logged there); the entry stays pending and will be tried again.
+        return _unavailable() if error.code == "store_unavailable" else _internal_error()
+
+
+def _unavailable() -> web.Response:
+    return web.json_response(
+        {"errors": [{"field": "$", "code": "store_unavailable", "message": "try again shortly"}]},
+        status=503, headers={"Retry-After": "5"})
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -80,8 +80,12 @@ async def _mocks(port: int, bot_url: str) -> None:
     from gateway_mocks.app import MocksSettings, create_mocks_root
 
     clock = SimClock()
-    settings = MocksSettings(bot_url=bot_url,
-                             backend_secret=os.environ.get("BACKEND_SECRET", "dev-backend-secret"))
+    try:
+        settings = MocksSettings.from_env(os.environ)  # fault injection: MOCK_SMS_FAIL_RATE, …
+    except ValueError as error:
+        raise SystemExit(f"proactive-bot mocks: {error}") from None
+    settings.bot_url = bot_url
+    settings.backend_secret = os.environ.get("BACKEND_SECRET", "dev-backend-secret")
     # The Bot API mock must know the bot's token and the secret it sends with each webhook update.
     settings.telegram_token = os.environ.get("TELEGRAM_TOKEN") or settings.telegram_token
     settings.telegram_secret = os.environ.get("TELEGRAM_SECRET") or settings.telegram_secret

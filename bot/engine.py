@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,9 +70,11 @@ class Engine:
         return Step(dialog, Conversation(dialog, ctx))
 
     async def commit(self, step: Step) -> None:
-        await self.store.save(step.dialog, step.saved_timers, step.extra_keys, step.journal(self.clock.now()))
+        await self.store.save(step.dialog, step.saved_timers, step.extra_keys, step.journal(self.clock.now()),
+                              step.lookup_keys)
         step.saved_timers = dict(step.dialog.timers)
         step.extra_keys = []
+        step.lookup_keys = []
 
     def fire(self, step: Step, trigger: str, **kwargs: Any) -> bool:
         before = step.dialog.state
@@ -92,27 +93,29 @@ class Engine:
 
     # ---- intake ----------------------------------------------------------------------------------
 
-    async def intake(self, event: NewEvent) -> tuple[bool, Dialog]:
-        """Create the dialog for a new event (False and the existing dialog when the event_id is known)."""
+    async def intake(self, event: NewEvent, dialog_id: str | None = None) -> tuple[bool, Dialog | None]:
+        """Create the dialog for a new event (False and the existing dialog when the event_id is known).
+
+        `dialog_id` is the id chosen when the event was accepted, so that doing this again after a crash
+        finishes the same dialog. The existing dialog is None only while another post of the same event_id,
+        to another phone, is still being created.
+        """
         now = self.clock.now()
         dialog = Dialog(
-            dialog_id=new_dialog_id(), event_id=event.event_id, service=event.service,
+            dialog_id=dialog_id or self.store.new_dialog_id(event.msisdn), event_id=event.event_id,
+            service=event.service,
             msisdn=event.msisdn, recipient_iin=event.recipient_iin, subject_iins=list(event.subject_iins),
             event_date=event.event_date.isoformat(), registered_at=iso(event.registered_at),
             created_at=iso(now), language=event.language, mobile=event.mobile,
         )
         # Armed before the first save: if we stop right after it, the timer starts the dialog later.
         dialog.timers["start"] = iso(now)
-        keys = [self.store.keys.subject(event.service, iin) for iin in event.subject_iins] if event.mobile else []
-        created, known, _ = await self.store.create(dialog, keys)
-        if not created:
-            existing = await self.store.load(known or "")
-            if existing is None:
-                raise RuntimeError("event key points at a missing dialog")
-            return False, existing
-        log.info("dialog %s created for event %s (%s) to %s", dialog.dialog_id, event.event_id, event.service,
-                 mask_msisdn(event.msisdn))
         async with self.store.phone_lock(dialog.msisdn):
+            created, known, _ = await self.store.create(dialog, self._subject_keys(dialog))
+            if not created:
+                return False, await self.store.load(known or dialog.dialog_id)
+            log.info("dialog %s created for event %s (%s) to %s", dialog.dialog_id, event.event_id, event.service,
+                     mask_msisdn(event.msisdn))
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
             step = self.step(loaded, proactive=True)
@@ -129,7 +132,7 @@ class Engine:
         if not dialog.mobile:
             self.fire(step, "mark_undeliverable")
             return
-        holder = await self._subject_holder(dialog)
+        holder = await self.store.claim_subjects(dialog, self._subject_keys(dialog))
         if holder is not None:
             self.fire(step, "mark_duplicate", original=holder)
             return
@@ -152,12 +155,11 @@ class Engine:
             return
         self.fire(step, "start", facts=facts)
 
-    async def _subject_holder(self, dialog: Dialog) -> str | None:
-        for iin in dialog.subject_iins:
-            owner = await self.store.lookup(self.store.keys.subject(dialog.service, iin))
-            if owner is not None and owner != dialog.dialog_id:
-                return owner
-        return None
+    def _subject_keys(self, dialog: Dialog) -> list[str]:
+        """The keys that make a second event for the same child (or person) a duplicate of this dialog."""
+        if not dialog.mobile:
+            return []
+        return [self.store.keys.subject(dialog.service, iin) for iin in dialog.subject_iins]
 
     async def _holds_phone(self, dialog_id: str) -> bool:
         other = await self.store.load(dialog_id)
@@ -195,8 +197,7 @@ class Engine:
             if loaded.state == "cancelled" or not self.fire(step, "cancel", by=event_id):
                 return "already", loaded
             await self.store.unqueue(loaded.msisdn, loaded.dialog_id)
-            await self.store.forget_subjects(
-                loaded, [self.store.keys.subject(loaded.service, iin) for iin in loaded.subject_iins])
+            await self.store.forget_subjects(loaded, self._subject_keys(loaded))
             await self.finish(step)
             return "cancelled", step.dialog
 
@@ -209,7 +210,7 @@ class Engine:
             if count == self.settings.inbound_per_minute + 1:
                 await self._acknowledge_flood(message)
             return  # a flood is acknowledged once and then ignored: it never reaches a dialog
-        seen_key = self.store.keys.inbound(f"{message.channel}:{message.provider_message_id}")
+        seen_key = self.store.keys.inbound(message.msisdn, f"{message.channel}:{message.provider_message_id}")
         async with self.store.phone_lock(message.msisdn):
             # Checked under the lock and marked in the same transaction as the step it caused: a gateway's
             # retry after we stopped half-way is processed again, a retry after we finished is not.
@@ -320,8 +321,11 @@ class Engine:
 
     async def delivery_report(self, report: DeliveryReport) -> None:
         """Record a delivery report on the message's transcript line."""
-        dialog_id = await self.store.lookup(self.store.keys.message(report.provider_message_id))
-        dialog = await self.store.load(dialog_id) if dialog_id else None
+        # Our client ids are `<dialog id>-<n>`; the provider's id is looked up for reports without one.
+        dialog = await self.store.load(report.client_id.rpartition("-")[0]) if report.client_id else None
+        if dialog is None:
+            dialog_id = await self.store.lookup(self.store.keys.message(report.provider_message_id))
+            dialog = await self.store.load(dialog_id) if dialog_id else None
         if dialog is None:
             return
         async with self.store.phone_lock(dialog.msisdn):
@@ -352,7 +356,8 @@ class Engine:
             if loaded.state == "submitted" and loaded.application is None:
                 # The callback overtook our record of the submission (we stopped in between).
                 self.fire(step, "accepted", application_id=payload["application_id"])
-                step.extra_keys.append((self.store.keys.application(payload["application_id"]), loaded.dialog_id, None))
+                step.lookup_keys.append((self.store.keys.application(payload["application_id"]), loaded.dialog_id,
+                                         None))
             trigger = _DECISION_TRIGGERS[payload["outcome"]]
             extended_before = (loaded.application or {}).get("extended")
             if not self.fire(step, trigger, decision=payload) or (trigger == "extend" and extended_before):
@@ -361,17 +366,6 @@ class Engine:
             return "applied", step.dialog
 
     # ---- timers ------------------------------------------------------------------------------------------
-
-    async def next_due(self) -> dt.datetime | None:
-        return await self.store.next_timer()
-
-    async def fire_due(self, now: dt.datetime) -> None:
-        """Fire every timer due at `now` (the simulated clock calls this at each timer's own instant)."""
-        due = await self.store.due_timers(now)
-        # Messages held for the same instant go out before held dialogs start (stable: otherwise earliest
-        # first), so that at 09:00 a phone hears that its old offer ended before it hears the next one.
-        for dialog_id, kind in sorted(due, key=lambda timer: timer[1] == "start"):
-            await self.fire_timer(dialog_id, kind)
 
     async def fire_timer(self, dialog_id: str, kind: str) -> None:
         dialog = await self.store.load(dialog_id)
@@ -401,12 +395,6 @@ class Engine:
                 self.fire(step, kind)
             # "outbox": nothing to decide; held or retried messages go out in _finish.
             await self.finish(step)
-
-def new_dialog_id() -> str:
-    """A random id in groups of four, so no run of digits in it can be mistaken for an IIN or a phone."""
-    token = secrets.token_hex(8)
-    return "d_" + "-".join(token[i:i + 4] for i in range(0, 16, 4))
-
 
 def _guess_language(text: str) -> str:
     """For a phone we know nothing about: Kazakh letters or no Cyrillic at all → kk, other Cyrillic → ru."""

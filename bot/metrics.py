@@ -93,9 +93,9 @@ class Metrics:
 
     async def render(self, store: Store) -> bytes:
         """The text exposition format, with the gauges read from Redis now."""
-        counts = await store.counts(store.keys.status_counts())
+        counts = await store.status_counts()
         self.gauges.by_status = {status: n for status, n in counts.items() if n > 0}
-        self.gauges.attention = await store.size(store.keys.attention())
+        self.gauges.attention = await store.size("attention")
         return generate_latest(self.registry)
 
     def middleware(self) -> Middleware:

@@ -63,7 +63,7 @@ class OperatorDesk:
             return None
         record = {"at": iso(engine.clock.now()), "dialog_id": dialog.dialog_id, "service": dialog.service,
                   "msisdn": mask_msisdn(dialog.msisdn), **operator_record(dialog, action, operator, **details)}
-        await engine.store.append_log(dialog_id, [record])
+        await engine.store.append_log(dialog, [record])
         return dialog
 
 

@@ -99,7 +99,7 @@ class Outbox:
         dialog.outbox.remove(item)
         if line is not None:
             line.update(status="sent", sent_at=iso(self.clock.now()), provider_id=receipt.provider_message_id)
-        step.extra_keys.append((self.store.keys.message(receipt.provider_message_id), dialog.dialog_id, None))
+        step.lookup_keys.append((self.store.keys.message(receipt.provider_message_id), dialog.dialog_id, None))
 
     async def _submit(self, step: Step, item: dict[str, Any]) -> None:
         dialog = step.dialog
@@ -121,5 +121,5 @@ class Outbox:
                 dialog.flag("submission_failed")
             return
         dialog.outbox.remove(item)
-        step.extra_keys.append((self.store.keys.application(application_id), dialog.dialog_id, None))
+        step.lookup_keys.append((self.store.keys.application(application_id), dialog.dialog_id, None))
         self._fire(step, "accepted", application_id=application_id)

@@ -45,6 +45,16 @@ class Settings:
     inbound_per_minute: int = 10
     send_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600)
     submit_retry_seconds: tuple[int, ...] = (60, 300, 900, 3600)
+    # The store and the work queue (bot/jobs.py, bot/store.py): see the README's "Reliability".
+    redis_cluster: bool = False
+    shards: int = 16  # fixed for the life of a deployment's data: a phone's keys live in its shard
+    phone_lock_seconds: float = 60.0
+    worker_concurrency: int = 16  # jobs one process runs at once; 0: this process queues, others work
+    poll_timers: bool = True
+    job_wait_seconds: float = 25.0  # how long a webhook waits for its job before answering "queued"
+    job_claim_idle_seconds: float = 30.0
+    job_max_deliveries: int = 5
+    timer_lease_seconds: float = 120.0
     # The dialog log: per-dialog records kept this long (the record of a benefit outlives the dialog).
     log_retention_days: int = 400
     # Telegram: off without a token (`serve` takes it from TELEGRAM_TOKEN only; dev talks to the mock).
@@ -68,12 +78,20 @@ class Settings:
         for name in (
             "answer_window_hours", "reminder_after_hours", "bank_flag_after_hours", "decision_working_days",
             "extension_calendar_days", "max_unclear_replies", "max_bank_errors", "event_clock_skew_seconds",
-            "log_retention_days", "inbound_per_minute",
+            "log_retention_days", "inbound_per_minute", "shards", "worker_concurrency", "job_max_deliveries",
         ):
             if name.upper() in env:
                 values[name] = int(env[name.upper()])
-        if "HTTP_TIMEOUT_SECONDS" in env:
-            values["http_timeout_seconds"] = float(env["HTTP_TIMEOUT_SECONDS"])
+        for name in ("http_timeout_seconds", "phone_lock_seconds", "job_wait_seconds", "job_claim_idle_seconds",
+                     "timer_lease_seconds"):
+            if name.upper() in env:
+                values[name] = float(env[name.upper()])
+        for name in ("redis_cluster", "poll_timers"):
+            if name.upper() in env:
+                values[name] = env[name.upper()].strip().lower() in ("1", "true", "yes", "on")
+        for name in ("send_retry_seconds", "submit_retry_seconds"):
+            if name.upper() in env:
+                values[name] = tuple(int(v) for v in env[name.upper()].split(",") if v.strip())
         if "QUIET_START" in env:
             values["quiet_start"] = _hhmm(env["QUIET_START"])
         if "QUIET_END" in env:

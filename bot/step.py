@@ -18,6 +18,8 @@ class Step:
         self.conversation = conversation
         self.saved_timers = dict(dialog.timers)
         self.extra_keys: list[tuple[str, str, int | None]] = []  # key, value, seconds to keep (None: always)
+        # Keys named by an outside identifier (application, provider message id): written after the commit.
+        self.lookup_keys: list[tuple[str, str, int | None]] = []
         self.extra_log: list[dict[str, Any]] = []
         self._seen_history = len(dialog.history)
         self._seen_lines = {self._line_key(i, e): e.get("status") for i, e in enumerate(dialog.transcript)}

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
+import re
+import secrets
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,14 +24,98 @@ DAY_STATS_SECONDS = 40 * 86400
 LogObserver = Callable[[list[dict[str, Any]]], None]
 
 
+DIALOG_ID = re.compile(r"d_([0-9a-f]{2})[0-9a-f]{2}(?:-[0-9a-f]{4}){3}")
+MAX_SHARDS = 256  # a dialog id carries its shard in two hex digits
+SHARD_INDEXES = ("dialogs", "flagged", "overdue", "attention")
+
+
+def dialog_shard(dialog_id: str) -> int:
+    """The shard a dialog id was made in (its first two hex digits); ValueError for an id we never made."""
+    found = DIALOG_ID.fullmatch(dialog_id)
+    if found is None:
+        raise ValueError(f"not a dialog id: {dialog_id[:40]!r}")
+    return int(found.group(1), 16)
+
+
 @dataclass(frozen=True)
 class Keys:
-    """Key names. Everything about one phone shares the `{msisdn}` hash tag (one Redis Cluster slot)."""
+    """Key names, laid out for Redis Cluster.
+
+    A phone and all its dialogs belong to one shard (crc32 of the number, modulo `shards`), and every key of
+    that shard carries its hash tag `{sNN}`, so one step's transaction (dialog, its log, phone slot, timers,
+    indexes, counters) touches one hash slot. Keys named by an outside identifier (event, subject, IIN,
+    application, message, Telegram user) are single-key lookups written outside that transaction, and the
+    job streams share the tag `{jobs}`. The shard count is fixed for the life of a deployment's data.
+    """
 
     prefix: str
+    shards: int = 16
+
+    def shard_of(self, msisdn: str) -> int:
+        return zlib.crc32(msisdn.encode()) % self.shards
+
+    def _tag(self, shard: int) -> str:
+        return f"{self.prefix}:{{s{shard:02x}}}"
+
+    def _phone(self, msisdn: str) -> str:
+        return f"{self._tag(self.shard_of(msisdn))}:phone:{msisdn}"
 
     def dialog(self, dialog_id: str) -> str:
-        return f"{self.prefix}:dialog:{dialog_id}"
+        return f"{self._tag(dialog_shard(dialog_id))}:dialog:{dialog_id}"
+
+    def dialog_log(self, dialog_id: str) -> str:
+        return f"{self.dialog(dialog_id)}:log"
+
+    def phone(self, msisdn: str) -> str:
+        return self._phone(msisdn)
+
+    def phone_queue(self, msisdn: str) -> str:
+        return f"{self._phone(msisdn)}:queue"
+
+    def phone_lock(self, msisdn: str) -> str:
+        return f"{self._phone(msisdn)}:lock"
+
+    def phone_dialogs(self, msisdn: str) -> str:
+        return f"{self._phone(msisdn)}:dialogs"
+
+    def once(self, what: str, msisdn: str, day: str) -> str:
+        return f"{self._phone(msisdn)}:once:{what}:{day}"
+
+    def ussd_session(self, msisdn: str) -> str:
+        return f"{self._phone(msisdn)}:ussd"
+
+    def inbound_rate(self, msisdn: str, minute: str) -> str:
+        return f"{self._phone(msisdn)}:rate:{minute}"
+
+    def inbound(self, msisdn: str, message_key: str) -> str:
+        """An inbound message seen (`channel:provider id`): in the phone's slot, so it is marked in the step."""
+        return f"{self._phone(msisdn)}:in:{message_key}"
+
+    def phone_telegram(self, msisdn: str) -> str:
+        return f"{self._phone(msisdn)}:telegram"
+
+    def timers(self, shard: int) -> str:
+        """Sorted set of `dialog_id|kind` by due instant, one per shard."""
+        return f"{self._tag(shard)}:timers"
+
+    def index(self, name: str, shard: int) -> str:
+        """One shard's part of an index of dialogs by creation time: `dialogs` (all), `flagged`, `overdue`
+        (decision overdue), `attention` (Dialog.attention: the console's queue)."""
+        return f"{self._tag(shard)}:index:{name}"
+
+    def index_parts(self, name: str) -> list[str]:
+        """Every shard's part of an index."""
+        return [self.index(name, shard) for shard in range(self.shards)]
+
+    def status_counts(self, shard: int) -> str:
+        """Hash: public status → number of dialogs in it now (kept from the dialog log's status records)."""
+        return f"{self._tag(shard)}:stats:status"
+
+    def day_stats(self, day: str, shard: int) -> str:
+        """Hash of one Kazakhstan day's counts: new dialogs, consents, entries into each status."""
+        return f"{self._tag(shard)}:stats:day:{day}"
+
+    # Lookups by an outside identifier: one key each, written outside the dialog's transaction.
 
     def event(self, event_id: str) -> str:
         return f"{self.prefix}:event:{event_id}"
@@ -34,77 +123,38 @@ class Keys:
     def subject(self, service: str, iin: str) -> str:
         return f"{self.prefix}:subject:{service}:{iin}"
 
-    def phone(self, msisdn: str) -> str:
-        return f"{self.prefix}:phone:{{{msisdn}}}"
-
-    def phone_queue(self, msisdn: str) -> str:
-        return f"{self.prefix}:phone:{{{msisdn}}}:queue"
-
-    def phone_lock(self, msisdn: str) -> str:
-        return f"{self.prefix}:phone:{{{msisdn}}}:lock"
-
-    def phone_dialogs(self, msisdn: str) -> str:
-        return f"{self.prefix}:phone:{{{msisdn}}}:dialogs"
-
-    def once(self, what: str, msisdn: str, day: str) -> str:
-        return f"{self.prefix}:phone:{{{msisdn}}}:once:{what}:{day}"
-
-    def ussd_session(self, msisdn: str) -> str:
-        return f"{self.prefix}:phone:{{{msisdn}}}:ussd"
-
-    def dialog_log(self, dialog_id: str) -> str:
-        return f"{self.prefix}:dialog:{dialog_id}:log"
-
-    def log_feed(self) -> str:
-        return f"{self.prefix}:log"
-
-    def inbound_rate(self, msisdn: str, minute: str) -> str:
-        return f"{self.prefix}:phone:{{{msisdn}}}:rate:{minute}"
-
-    def timers(self) -> str:
-        return f"{self.prefix}:timers"
-
-    def dialogs(self) -> str:
-        return f"{self.prefix}:dialogs"
-
     def application(self, application_id: str) -> str:
         return f"{self.prefix}:application:{application_id}"
 
     def message(self, provider_message_id: str) -> str:
         return f"{self.prefix}:message:{provider_message_id}"
 
-    def inbound(self, provider_message_id: str) -> str:
-        return f"{self.prefix}:inbound:{provider_message_id}"
-
     def iin(self, iin: str) -> str:
         """Dialogs naming this IIN as recipient or subject (the console's exact IIN search)."""
         return f"{self.prefix}:iin:{iin}"
 
-    def status_counts(self) -> str:
-        """Hash: public status → number of dialogs in it now (kept from the dialog log's status records)."""
-        return f"{self.prefix}:stats:status"
-
-    def day_stats(self, day: str) -> str:
-        """Hash of one Kazakhstan day's counts: new dialogs, consents, entries into each status."""
-        return f"{self.prefix}:stats:day:{day}"
-
-    def flagged(self) -> str:
-        """Dialogs with any flag raised, by creation time."""
-        return f"{self.prefix}:index:flagged"
-
-    def overdue(self) -> str:
-        """Dialogs whose decision is overdue, by creation time."""
-        return f"{self.prefix}:index:overdue"
-
-    def attention(self) -> str:
-        """Dialogs that need a person (Dialog.attention), by creation time: the console's queue."""
-        return f"{self.prefix}:index:attention"
-
     def telegram_user(self, user_id: int) -> str:
         return f"{self.prefix}:telegram:user:{user_id}"
 
-    def phone_telegram(self, msisdn: str) -> str:
-        return f"{self.prefix}:phone:{{{msisdn}}}:telegram"
+    def log_feed(self) -> str:
+        """The live feed every tail reads (a capped stream, written just after each transaction)."""
+        return f"{self.prefix}:log"
+
+    # The work queue (bot/jobs.py): one hash tag, so moving an entry between its streams is one transaction.
+
+    def jobs(self) -> str:
+        return f"{self.prefix}:{{jobs}}:stream"
+
+    def dead_letters(self) -> str:
+        return f"{self.prefix}:{{jobs}}:dead"
+
+    def job_errors(self) -> str:
+        """Hash: stream entry id → the last error it raised (moved with it to the dead letters)."""
+        return f"{self.prefix}:{{jobs}}:errors"
+
+    def job_done(self, origin: str) -> str:
+        """List of finished jobs' results for the process `origin`, which waits for them."""
+        return f"{self.prefix}:{{jobs}}:done:{origin}"
 
 
 # Inbound message ids are remembered for a week: long enough for any gateway's retries.
@@ -115,104 +165,190 @@ def _timer_member(dialog_id: str, kind: str) -> str:
     return f"{dialog_id}|{kind}"
 
 
+# Delete a key only while it still holds the value we wrote (a claim we give back).
+_DELETE_IF_EQUAL = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# Take the timers due at ARGV[1] out of reach for ARGV[2] seconds (their score moves to then) and return
+# them: of several pollers, one gets each timer; if its job is lost, the timer comes due again after the lease.
+_CLAIM_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), member) end
+return due
+"""
+
+
 class Store:
     """The bot's persistence: dialogs, indexes, phone slots and timers."""
 
-    def __init__(self, redis: Redis, prefix: str = "pb", *, log_retention_seconds: int = 400 * 86400,
-                 log_feed_maxlen: int = 100_000) -> None:
+    def __init__(self, redis: Redis, prefix: str = "pb", *, shards: int = 16,
+                 log_retention_seconds: int = 400 * 86400, log_feed_maxlen: int = 100_000,
+                 lock_seconds: float = 60) -> None:
+        if not 1 <= shards <= MAX_SHARDS:
+            raise ValueError(f"shards must be 1-{MAX_SHARDS}")
         self.redis = redis
-        self.keys = Keys(prefix)
+        self.keys = Keys(prefix, shards)
         self.log_retention_seconds = log_retention_seconds
         self.log_feed_maxlen = log_feed_maxlen
+        self.lock_seconds = lock_seconds
         self.observers: list[LogObserver] = []  # told every log record once it is written (metrics)
+        self._delete_if_equal = redis.register_script(_DELETE_IF_EQUAL)
+        self._claim_due = redis.register_script(_CLAIM_DUE)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
 
     def phone_lock(self, msisdn: str) -> Lock:
-        """The lock that serialises every change to the dialogs of one phone (lock, then load)."""
-        return self.redis.lock(self.keys.phone_lock(msisdn), timeout=60, blocking_timeout=30)
+        """The lock that serialises every change to the dialogs of one phone (lock, then load).
+
+        It lapses after `lock_seconds` so that a worker killed while holding it does not block the phone.
+        """
+        return self.redis.lock(self.keys.phone_lock(msisdn), timeout=self.lock_seconds,
+                               blocking_timeout=min(30.0, self.lock_seconds))
+
+    def new_dialog_id(self, msisdn: str) -> str:
+        """A random id in groups of four, so no run of digits in it can be mistaken for an IIN or a phone;
+        its first two hex digits name the phone's shard, so the id alone finds the dialog's keys."""
+        token = f"{self.keys.shard_of(msisdn):02x}" + secrets.token_hex(7)
+        return "d_" + "-".join(token[i:i + 4] for i in range(0, 16, 4))
 
     # ---- dialogs -----------------------------------------------------------------------------------
 
     async def load(self, dialog_id: str) -> Dialog | None:
-        raw = await self.redis.get(self.keys.dialog(dialog_id))
+        try:
+            key = self.keys.dialog(dialog_id)
+        except ValueError:
+            return None  # not an id we made: no such dialog
+        raw = await self.redis.get(key)
         return Dialog.from_json(raw) if raw is not None else None
 
     async def load_many(self, dialog_ids: list[str]) -> list[Dialog]:
-        if not dialog_ids:
-            return []
-        raws = await self.redis.mget([self.keys.dialog(d) for d in dialog_ids])
-        return [Dialog.from_json(r) for r in raws if r is not None]
+        """The dialogs that exist, in the order asked; one MGET per shard (a multi-key command stays in a slot)."""
+        by_shard: dict[int, list[str]] = {}
+        for dialog_id in dialog_ids:
+            with contextlib.suppress(ValueError):
+                by_shard.setdefault(dialog_shard(dialog_id), []).append(dialog_id)
+        # Not one pipeline: a cluster pipeline refuses MGET; the shards' reads run side by side instead.
+        answers = await asyncio.gather(*(self.redis.mget([self.keys.dialog(d) for d in ids])
+                                         for ids in by_shard.values()))
+        found: dict[str, Dialog] = {}
+        for ids, raws in zip(by_shard.values(), answers, strict=True):
+            found.update({d: Dialog.from_json(r) for d, r in zip(ids, raws, strict=True) if r is not None})
+        return [found[d] for d in dialog_ids if d in found]
 
     async def create(self, dialog: Dialog, subject_keys: list[str]) -> tuple[bool, str | None, str | None]:
-        """Write a new dialog with its event key, unless the event or the subject is known already.
+        """Write a new dialog for its event, claiming the event_id and the subjects (children, person).
 
-        Returns (created, dialog id already holding the event_id, dialog id already holding the subject).
-        The check and the write are one WATCH/MULTI transaction, so two concurrent posts cannot both create.
+        Returns (created, the dialog id already holding the event_id, the dialog id already holding a subject).
+        Called under the phone's lock. Each part is idempotent, so a job replayed after a crash completes what
+        the first attempt began: the event_id is claimed first (SET NX: of two posts of one event, one
+        wins), then the dialog is written with its indexes in one transaction of its shard, then the subjects
+        are claimed (SET NX: a second event for the same child finds the first dialog), then the IIN index.
         """
         event_key = self.keys.event(dialog.event_id)
+        if not await self.redis.set(event_key, dialog.dialog_id, nx=True):
+            owner = await self.lookup(event_key)
+            if owner is not None and owner != dialog.dialog_id:
+                return False, owner, None
+        created = await self._write_new(dialog)
+        holder = await self._claim_subjects(dialog.dialog_id, subject_keys)
+        created_at = from_iso(dialog.created_at).timestamp()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for iin in sorted({dialog.recipient_iin, *dialog.subject_iins}):
+                pipe.zadd(self.keys.iin(iin), {dialog.dialog_id: created_at})
+            await pipe.execute()
+        return created, None, holder
+
+    async def _write_new(self, dialog: Dialog) -> bool:
+        """The dialog and its indexes, unless it exists already (a replay): True when written now."""
+        key = self.keys.dialog(dialog.dialog_id)
+        shard = dialog_shard(dialog.dialog_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(event_key, *subject_keys)
-                    known = await pipe.get(event_key)
-                    if known is not None:
-                        return False, _text(known), None
-                    holder = None
-                    for key in subject_keys:
-                        owner = await pipe.get(key)
-                        if owner is not None:
-                            holder = _text(owner)
-                            break
+                    await pipe.watch(key)
+                    if await pipe.exists(key):
+                        return False
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(event_key, dialog.dialog_id)
-                    if holder is None:
-                        for key in subject_keys:
-                            pipe.set(key, dialog.dialog_id)
                     self._write(pipe, dialog, {})
                     created_at = from_iso(dialog.created_at).timestamp()
-                    pipe.zadd(self.keys.dialogs(), {dialog.dialog_id: created_at})
+                    pipe.zadd(self.keys.index("dialogs", shard), {dialog.dialog_id: created_at})
                     pipe.zadd(self.keys.phone_dialogs(dialog.msisdn), {dialog.dialog_id: created_at})
-                    for iin in {dialog.recipient_iin, *dialog.subject_iins}:
-                        pipe.zadd(self.keys.iin(iin), {dialog.dialog_id: created_at})
-                    pipe.hincrby(self.keys.status_counts(), dialog.status, 1)
-                    self._count_day(pipe, dialog.created_at, "dialogs")
+                    pipe.hincrby(self.keys.status_counts(shard), dialog.status, 1)
+                    self._count_day(pipe, shard, dialog.created_at, "dialogs")
                     await pipe.execute()
-                    return True, None, holder
+                    return True
                 except WatchError:
                     continue
 
+    async def _claim_subjects(self, dialog_id: str, subject_keys: list[str]) -> str | None:
+        """Claim every subject key for this dialog; the id of another live dialog holding one (then none is kept)."""
+        claimed: list[str] = []
+        holder = None
+        for key in subject_keys:
+            if await self.redis.set(key, dialog_id, nx=True):
+                claimed.append(key)
+                continue
+            owner = await self.lookup(key)
+            if owner is not None and owner != dialog_id:
+                holder = owner
+                break
+        if holder is not None:
+            for key in claimed:
+                await self._delete_if_equal(keys=[key], args=[dialog_id])
+        return holder
+
+    async def claim_subjects(self, dialog: Dialog, subject_keys: list[str]) -> str | None:
+        """At the start of a dialog: make sure it holds its subjects (a first attempt may have stopped short)."""
+        return await self._claim_subjects(dialog.dialog_id, subject_keys)
+
     async def save(self, dialog: Dialog, previous_timers: dict[str, str],
                    extra: list[tuple[str, str, int | None]] | None = None,
-                   log: list[dict[str, Any]] | None = None) -> None:
-        """Write the dialog, bring its timers in line and append its log records, atomically."""
+                   log: list[dict[str, Any]] | None = None,
+                   lookups: list[tuple[str, str, int | None]] | None = None) -> None:
+        """Write the dialog, bring its timers and indexes in line and append its log records, atomically.
+
+        `extra` keys must be in the dialog's slot (they join the transaction); `lookups` (keys named by an
+        outside identifier) and the live feed are written right after it: each is an idempotent accelerator
+        or a copy, and the transaction alone is the record.
+        """
         async with self.redis.pipeline(transaction=True) as pipe:
             self._write(pipe, dialog, previous_timers)
             for key, value, keep_seconds in extra or []:
                 pipe.set(key, value, ex=keep_seconds)
             if log:
-                self._append_log(pipe, dialog.dialog_id, log)
+                self._append_log(pipe, dialog, log)
             await pipe.execute()
-        self._tell(log or [])
+        await self._after(log or [], lookups or [])
 
-    def _append_log(self, pipe: Any, dialog_id: str, records: list[dict[str, Any]]) -> None:
-        """Per-dialog JSON lines (kept `log_retention_seconds`) and the live feed every tail reads."""
-        key = self.keys.dialog_log(dialog_id)
+    async def _after(self, log: list[dict[str, Any]], lookups: list[tuple[str, str, int | None]]) -> None:
+        if log or lookups:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, value, keep_seconds in lookups:
+                    pipe.set(key, value, ex=keep_seconds)
+                for record in log:
+                    pipe.xadd(self.keys.log_feed(), {"record": _line(record)}, maxlen=self.log_feed_maxlen,
+                              approximate=True)
+                await pipe.execute()
+        self._tell(log)
+
+    def _append_log(self, pipe: Any, dialog: Dialog, records: list[dict[str, Any]]) -> None:
+        """Per-dialog JSON lines (kept `log_retention_seconds`) and the counters they move."""
+        key = self.keys.dialog_log(dialog.dialog_id)
+        shard = dialog_shard(dialog.dialog_id)
         for record in records:
-            line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-            pipe.rpush(key, line)
-            pipe.xadd(self.keys.log_feed(), {"record": line}, maxlen=self.log_feed_maxlen, approximate=True)
+            pipe.rpush(key, _line(record))
             if record.get("type") == "status" and record["from"] != record["to"]:
-                pipe.hincrby(self.keys.status_counts(), record["from"], -1)
-                pipe.hincrby(self.keys.status_counts(), record["to"], 1)
-                self._count_day(pipe, record["at"], f"status:{record['to']}")
+                pipe.hincrby(self.keys.status_counts(shard), record["from"], -1)
+                pipe.hincrby(self.keys.status_counts(shard), record["to"], 1)
+                self._count_day(pipe, shard, record["at"], f"status:{record['to']}")
                 if record.get("trigger") == "agree":
-                    self._count_day(pipe, record["at"], "consents")
+                    self._count_day(pipe, shard, record["at"], "consents")
         pipe.expire(key, self.log_retention_seconds)
 
-    def _count_day(self, pipe: Any, at: str, what: str) -> None:
-        key = self.keys.day_stats(almaty_date(from_iso(at)).isoformat())
+    def _count_day(self, pipe: Any, shard: int, at: str, what: str) -> None:
+        key = self.keys.day_stats(almaty_date(from_iso(at)).isoformat(), shard)
         pipe.hincrby(key, what, 1)
         pipe.expire(key, DAY_STATS_SECONDS)
 
@@ -223,7 +359,11 @@ class Store:
 
     async def dialog_log(self, dialog_id: str) -> list[dict[str, Any]]:
         """Every log record kept for one dialog, oldest first."""
-        return [json.loads(line) for line in await self.redis.lrange(self.keys.dialog_log(dialog_id), 0, -1)]
+        try:
+            key = self.keys.dialog_log(dialog_id)
+        except ValueError:
+            return []
+        return [json.loads(line) for line in await self.redis.lrange(key, 0, -1)]
 
     async def feed_last_id(self) -> str:
         """The id of the newest record in the live feed ("0-0" when it is empty): where a tail starts."""
@@ -243,40 +383,38 @@ class Store:
         newest: Any = await self.redis.xrevrange(self.keys.log_feed(), count=count)
         return [(_text(entry_id), _record(fields)) for entry_id, fields in reversed(newest)]
 
-    async def append_log(self, dialog_id: str, records: list[dict[str, Any]]) -> None:
+    async def append_log(self, dialog: Dialog, records: list[dict[str, Any]]) -> None:
         """Log records that change no dialog state (an operator's look at personal data, say)."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            self._append_log(pipe, dialog_id, records)
+            self._append_log(pipe, dialog, records)
             await pipe.execute()
-        self._tell(records)
+        await self._after(records, [])
 
     def _write(self, pipe: Any, dialog: Dialog, previous_timers: dict[str, str]) -> None:
         pipe.set(self.keys.dialog(dialog.dialog_id), dialog.to_json())
+        shard = dialog_shard(dialog.dialog_id)
         created_at = from_iso(dialog.created_at).timestamp()
-        for key, member in ((self.keys.flagged(), bool(dialog.flags)), (self.keys.attention(), bool(dialog.attention)),
-                            (self.keys.overdue(), "decision_overdue" in dialog.flags)):
+        for name, member in (("flagged", bool(dialog.flags)), ("attention", bool(dialog.attention)),
+                             ("overdue", "decision_overdue" in dialog.flags)):
             if member:
-                pipe.zadd(key, {dialog.dialog_id: created_at})
+                pipe.zadd(self.keys.index(name, shard), {dialog.dialog_id: created_at})
             else:
-                pipe.zrem(key, dialog.dialog_id)
+                pipe.zrem(self.keys.index(name, shard), dialog.dialog_id)
         gone = [_timer_member(dialog.dialog_id, k) for k in previous_timers if k not in dialog.timers]
         if gone:
-            pipe.zrem(self.keys.timers(), *gone)
+            pipe.zrem(self.keys.timers(shard), *gone)
         if dialog.timers:
-            pipe.zadd(self.keys.timers(), {
+            pipe.zadd(self.keys.timers(shard), {
                 _timer_member(dialog.dialog_id, k): from_iso(v).timestamp() for k, v in dialog.timers.items()
             })
 
     async def forget_subjects(self, dialog: Dialog, subject_keys: list[str]) -> None:
         """A cancelled event no longer blocks a corrected one for the same person."""
         for key in subject_keys:
-            owner = await self.redis.get(key)
-            if owner is not None and _text(owner) == dialog.dialog_id:
-                await self.redis.delete(key)
+            await self._delete_if_equal(keys=[key], args=[dialog.dialog_id])
 
     async def event_dialog(self, event_id: str) -> str | None:
-        value = await self.redis.get(self.keys.event(event_id))
-        return _text(value) if value is not None else None
+        return await self.lookup(self.keys.event(event_id))
 
     async def claim_event(self, event_id: str, dialog_id: str) -> bool:
         return bool(await self.redis.set(self.keys.event(event_id), dialog_id, nx=True))
@@ -286,22 +424,51 @@ class Store:
         return _text(value) if value is not None else None
 
     async def list_ids(self, msisdn: str | None, offset: int, count: int) -> list[str]:
-        key = self.keys.phone_dialogs(msisdn) if msisdn else self.keys.dialogs()
-        return [_text(v) for v in await self.redis.zrevrange(key, offset, offset + count - 1)]
+        """Dialog ids newest first: one phone's, or everyone's."""
+        keys = [self.keys.phone_dialogs(msisdn)] if msisdn else self.keys.index_parts("dialogs")
+        return await self.index_page(keys, offset, count)
 
-    async def index_page(self, key: str, offset: int, count: int, low: float | str = "-inf",
+    async def index_page(self, keys: list[str], offset: int, count: int, low: float | str = "-inf",
                          high: float | str = "+inf") -> list[str]:
-        """Ids from one of the sorted-set indexes, newest first, created between `low` and `high`."""
-        found = await self.redis.zrevrangebyscore(key, high, low, start=offset, num=count)
-        return [_text(v) for v in found]
+        """Ids from a sorted-set index (its shards' parts merged), newest first, created between `low` and `high`.
 
-    async def size(self, key: str) -> int:
-        """How many dialogs one of the sorted-set indexes holds."""
-        return int(await self.redis.zcard(key))
+        Each part gives its first `offset + count`; merged in the order one sorted set would give them.
+        """
+        if len(keys) == 1:
+            found = await self.redis.zrevrangebyscore(keys[0], high, low, start=offset, num=count)
+            return [_text(v) for v in found]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zrevrangebyscore(key, high, low, start=0, num=offset + count, withscores=True)
+            parts = await pipe.execute()
+        merged = sorted(((float(score), _text(member)) for part in parts for member, score in part), reverse=True)
+        return [member for _, member in merged[offset:offset + count]]
 
-    async def counts(self, key: str) -> dict[str, int]:
-        """A hash of counters (status_counts, day_stats), as ints."""
-        return {_text(k): int(v) for k, v in (await self.redis.hgetall(key)).items()}
+    async def size(self, name: str) -> int:
+        """How many dialogs an index holds (every shard's part)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in self.keys.index_parts(name):
+                pipe.zcard(key)
+            return sum(int(n) for n in await pipe.execute())
+
+    async def status_counts(self) -> dict[str, int]:
+        """Public status → dialogs in it now."""
+        return await self._counts([self.keys.status_counts(s) for s in range(self.keys.shards)])
+
+    async def day_counts(self, day: dt.date) -> dict[str, int]:
+        """One Kazakhstan day's counters: new dialogs, consents, entries into each status."""
+        return await self._counts([self.keys.day_stats(day.isoformat(), s) for s in range(self.keys.shards)])
+
+    async def _counts(self, keys: list[str]) -> dict[str, int]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hgetall(key)
+            parts = await pipe.execute()
+        total: dict[str, int] = {}
+        for part in parts:
+            for k, v in part.items():
+                total[_text(k)] = total.get(_text(k), 0) + int(v)
+        return total
 
     async def phone_dialog_ids(self, msisdn: str) -> list[str]:
         return [_text(v) for v in await self.redis.zrange(self.keys.phone_dialogs(msisdn), 0, -1)]
@@ -353,22 +520,23 @@ class Store:
     # ---- Telegram binding (a Telegram user proved they hold the phone) -----------------------------
 
     async def bind_telegram(self, user_id: int, chat_id: int, msisdn: str) -> None:
-        """Tie a Telegram user and their chat to a phone; a newer binding of either side replaces the old."""
+        """Tie a Telegram user and their chat to a phone; a newer binding of either side replaces the old.
+
+        The user's key and the phone's are in different slots: the phone's side is written last, so a
+        half-done binding (we stopped in between) binds nothing a message could be routed by.
+        """
         user_key, phone_key = self.keys.telegram_user(user_id), self.keys.phone_telegram(msisdn)
-        stale: list[str] = []
         previous_phone = await self.lookup(user_key)
         if previous_phone is not None and previous_phone != msisdn:
             old_phone_key = self.keys.phone_telegram(previous_phone)
             if _text(await self.redis.hget(old_phone_key, "user_id") or b"") == str(user_id):
-                stale.append(old_phone_key)
+                await self.redis.delete(old_phone_key)
         previous_user = await self.redis.hget(phone_key, "user_id")
         if previous_user is not None and _text(previous_user) != str(user_id):
-            stale.append(self.keys.telegram_user(int(_text(previous_user))))
+            await self.redis.delete(self.keys.telegram_user(int(_text(previous_user))))
+        # Kept as long as the dialog log: the binding is personal data like the rest of the record.
+        await self.redis.set(user_key, msisdn, ex=self.log_retention_seconds)
         async with self.redis.pipeline(transaction=True) as pipe:
-            if stale:
-                pipe.delete(*stale)
-            # Kept as long as the dialog log: the binding is personal data like the rest of the record.
-            pipe.set(user_key, msisdn, ex=self.log_retention_seconds)
             pipe.hset(phone_key, mapping={"chat_id": str(chat_id), "user_id": str(user_id)})
             pipe.expire(phone_key, self.log_retention_seconds)
             await pipe.execute()
@@ -392,25 +560,43 @@ class Store:
         await self.redis.set(self.keys.ussd_session(msisdn), json.dumps(session, ensure_ascii=False),
                              ex=ttl_seconds)
 
-    # ---- timers ---------------------------------------------------------------------------------
+    # ---- timers (one sorted set per shard) ---------------------------------------------------------
 
     async def next_timer(self) -> dt.datetime | None:
-        first = await self.redis.zrange(self.keys.timers(), 0, 0, withscores=True)
-        if not first:
-            return None
-        return dt.datetime.fromtimestamp(float(first[0][1]), dt.UTC)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for shard in range(self.keys.shards):
+                pipe.zrange(self.keys.timers(shard), 0, 0, withscores=True)
+            firsts = await pipe.execute()
+        scores = [float(first[0][1]) for first in firsts if first]
+        return dt.datetime.fromtimestamp(min(scores), dt.UTC) if scores else None
 
-    async def due_timers(self, now: dt.datetime, limit: int = 100) -> list[tuple[str, str]]:
-        """(dialog_id, kind) pairs due at `now`, earliest first."""
-        members = await self.redis.zrangebyscore(self.keys.timers(), "-inf", now.timestamp(), start=0, num=limit)
-        out = []
-        for member in members:
-            dialog_id, _, kind = _text(member).partition("|")
-            out.append((dialog_id, kind))
-        return out
+    async def claim_due(self, now: dt.datetime, lease_seconds: float,
+                        limit: int = 100) -> list[tuple[dt.datetime, str, str]]:
+        """(due, dialog_id, kind) of timers due at `now`, earliest first, each claimed for `lease_seconds`."""
+        claimed: list[tuple[dt.datetime, str, str]] = []
+        for shard in range(self.keys.shards):
+            key = self.keys.timers(shard)
+            # Scores first (for the order and the due instant), then the atomic claim.
+            due: Any = await self.redis.zrangebyscore(key, "-inf", now.timestamp(), start=0, num=limit,
+                                                      withscores=True)
+            if not due:
+                continue
+            scores = {_text(member): float(score) for member, score in due}
+            taken = await self._claim_due(keys=[key], args=[now.timestamp(), lease_seconds, limit])
+            for member in map(_text, taken):
+                dialog_id, _, kind = member.partition("|")
+                at = dt.datetime.fromtimestamp(scores.get(member, now.timestamp()), dt.UTC)
+                claimed.append((at, dialog_id, kind))
+        claimed.sort(key=lambda timer: timer[0])
+        return claimed
 
     async def drop_timer(self, dialog_id: str, kind: str) -> None:
-        await self.redis.zrem(self.keys.timers(), _timer_member(dialog_id, kind))
+        with contextlib.suppress(ValueError):
+            await self.redis.zrem(self.keys.timers(dialog_shard(dialog_id)), _timer_member(dialog_id, kind))
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
 def _record(fields: dict[Any, Any]) -> dict[str, Any]:

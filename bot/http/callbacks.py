@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.http.common import (
     CLOCK,
-    ENGINE,
+    JOBS,
     SETTINGS,
     check_signature,
     errors,
@@ -51,8 +51,10 @@ async def post_decision(request: web.Request) -> web.Response:
             problems.append(("decision_due", "invalid_date", "decision_due must be a date YYYY-MM-DD"))
     if problems:
         return errors(422, *problems)
-    outcome, dialog = await request.app[ENGINE].decision(data)
-    if dialog is None:
+    done = await request.app[JOBS].run("decision", data)
+    if done is None:  # queued, no worker free to finish it in time: the backend tries again, with one effect
+        return errors(503, ("$", "busy", "the decision is queued; call back again to learn its status"))
+    if "dialog_id" not in done:
         return errors(404, ("application_id", "unknown_application", "no dialog has this application"))
-    return web.json_response({"dialog_id": dialog.dialog_id, "status": dialog.status},
-                             status=200 if outcome == "already" else 202)
+    return web.json_response({"dialog_id": done["dialog_id"], "status": done["status"]},
+                             status=200 if done["outcome"] == "already" else 202)

@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.backends.assignment import signature_ok
 from bot.clock import Clock
 from bot.engine import Engine
+from bot.jobs import JobQueue
 from bot.settings import Settings
 from bot.store import Store
 
@@ -17,6 +18,7 @@ SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", Engine)
 STORE = web.AppKey("store", Store)
 CLOCK = web.AppKey("clock", Clock)
+JOBS = web.AppKey("jobs", JobQueue)
 
 
 def errors(status: int, *items: tuple[str, str, str]) -> web.Response:

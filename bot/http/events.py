@@ -10,6 +10,7 @@ from bot.engine import Engine
 from bot.http.common import (
     CLOCK,
     ENGINE,
+    JOBS,
     SETTINGS,
     errors,
     parse_json,
@@ -19,26 +20,30 @@ from bot.http.common import (
     unauthorized,
 )
 from bot.intake import CancelEvent, parse_event
+from bot.store import dialog_shard
+from bot.work import event_payload
 
 
 def _answer(status: int, dialog_id: str, service: str, state: str) -> web.Response:
     return web.json_response({"dialog_id": dialog_id, "service": service, "status": state}, status=status)
 
 
-async def _known(engine: Engine, data: Any) -> web.Response | None:
-    """The 200 answer for an event_id seen before, else None."""
+async def _known(engine: Engine, data: Any) -> web.Response | str | None:
+    """For an event_id seen before: the 200 answer, or the id its dialog is being created under; else None."""
     if not isinstance(data, dict) or not isinstance(data.get("event_id"), str):
         return None
     known = await engine.store.event_dialog(data["event_id"])
-    dialog = await engine.store.load(known) if known is not None else None
-    if dialog is None:
+    if known is None:
         return None
+    dialog = await engine.store.load(known)
+    if dialog is None:
+        return known  # its job is queued or was cut short: this post finishes it under the same id
     return _answer(200, dialog.dialog_id, dialog.service, dialog.status)
 
 
 async def post_event(request: web.Request) -> web.Response:
-    """Validate, deduplicate by event_id, create the dialog and send its first message."""
-    settings, engine = request.app[SETTINGS], request.app[ENGINE]
+    """Validate, deduplicate by event_id, and queue the event; answered once its dialog has started."""
+    settings, engine, jobs = request.app[SETTINGS], request.app[ENGINE], request.app[JOBS]
     body = await read_body(request, settings.max_body_bytes)
     if isinstance(body, web.Response):
         return body
@@ -51,7 +56,7 @@ async def post_event(request: web.Request) -> web.Response:
     # signed re-post of it is never 401, not even an identical one replayed after the window (CONTRACT.md):
     # idempotency is the replay protection, so only events not seen before must be fresh.
     known = None if isinstance(data, web.Response) else await _known(engine, data)
-    if known is not None:
+    if isinstance(known, web.Response):
         return known
     if stale:
         return unauthorized(stale)
@@ -61,9 +66,16 @@ async def post_event(request: web.Request) -> web.Response:
     if event is None:
         return errors(422, *[(p.field, p.code, p.message) for p in problems])
     if isinstance(event, CancelEvent):
-        outcome, dialog = await engine.cancel(event.event_id, event.cancels)
-        if dialog is None:
+        done = await jobs.run("cancel", {"event_id": event.event_id, "cancels": event.cancels})
+        if done is None:
+            return errors(503, ("$", "busy", "the correction is queued; post it again to learn its outcome"))
+        if "dialog_id" not in done:
             return errors(404, ("cancels", "unknown_event", f"no event {event.cancels!r} is known"))
-        return _answer(202 if outcome == "cancelled" else 200, dialog.dialog_id, dialog.service, dialog.status)
-    created, dialog = await engine.intake(event)
-    return _answer(202 if created else 200, dialog.dialog_id, dialog.service, dialog.status)
+        return _answer(202 if done["outcome"] == "cancelled" else 200, done["dialog_id"], done["service"],
+                       done["status"])
+    dialog_id = known if known is not None and dialog_shard(known) == engine.store.keys.shard_of(event.msisdn) \
+        else engine.store.new_dialog_id(event.msisdn)
+    done = await jobs.run("event", event_payload(event, dialog_id))
+    if done is None:  # no worker finished it in time; it is queued under this id and will start
+        return _answer(202, dialog_id, event.service, "queued")
+    return _answer(202 if done["created"] else 200, done["dialog_id"], done["service"], done["status"])

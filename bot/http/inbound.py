@@ -8,7 +8,8 @@ from aiohttp import web
 
 from bot.channels.base import InboundFormatError
 from bot.channels.sms import SmsChannel
-from bot.http.common import ENGINE, SETTINGS, errors, parse_json, read_body
+from bot.http.common import JOBS, SETTINGS, errors, parse_json, read_body
+from bot.work import inbound_payload, report_payload
 
 SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)
 
@@ -27,8 +28,9 @@ async def post_sms(request: web.Request) -> web.Response:
         message = request.app[SMS_CHANNEL].parse(data)
     except InboundFormatError as error:
         return errors(422, (error.field, "invalid", str(error)))
-    await request.app[ENGINE].inbound(message)
-    return web.json_response({"accepted": True})
+    # Durable once queued; answered when a worker has handled it (or, all of them busy or down, as queued).
+    done = await request.app[JOBS].run("inbound", inbound_payload(message))
+    return web.json_response({"accepted": True, **({} if done is not None else {"queued": True})})
 
 
 async def post_sms_status(request: web.Request) -> web.Response:
@@ -40,5 +42,5 @@ async def post_sms_status(request: web.Request) -> web.Response:
         report = request.app[SMS_CHANNEL].parse_status(data)
     except InboundFormatError as error:
         return errors(422, (error.field, "invalid", str(error)))
-    await request.app[ENGINE].delivery_report(report)
-    return web.json_response({"accepted": True})
+    done = await request.app[JOBS].run("report", report_payload(report))
+    return web.json_response({"accepted": True, **({} if done is not None else {"queued": True})})

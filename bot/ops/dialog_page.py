@@ -46,7 +46,7 @@ async def render_dialog(request: web.Request, op: Operator, revealed: str = "") 
     body = f'<p><a href="/ops">← {esc(t(op.lang, "dialog.back"))}</a></p>{notice}{revealed}{parts}'
     return page(op, f'{t(op.lang, "dialog.title")} {dialog.dialog_id}', body, active="dialogs",
                 events=await events_url(store, dialog.dialog_id), back=f"/ops/dialogs/{dialog.dialog_id}",
-                queue_size=await store.size(store.keys.attention()))
+                queue_size=await store.size("attention"))
 
 
 def _head(lang: str, v: dict[str, Any]) -> str:

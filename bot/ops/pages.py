@@ -139,7 +139,7 @@ async def queue_page(request: web.Request, op: Operator) -> web.StreamResponse:
     if request.query.get("fragment"):
         return fragment(parts)
     body = f'<div class="head"><h1>{esc(t(op.lang, "queue.title"))}</h1>{live_badge(op.lang)}</div>{parts}'
-    size = await store.size(store.keys.attention())
+    size = await store.size("attention")
     return page(op, t(op.lang, "nav.queue"), body, active="queue", events=await events_url(store),
                 queue_size=size, back="/ops/queue")
 

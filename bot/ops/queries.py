@@ -81,15 +81,15 @@ def _search_key_part(search: str) -> tuple[str, str] | None:
         return None
 
 
-def _source(store: Store, f: Filters) -> str:
-    """The most selective index for these filters."""
+def _source(store: Store, f: Filters) -> list[str]:
+    """The most selective index for these filters (its keys: an index of every dialog has one per shard)."""
     found = _search_key_part(f.search) if f.search else None
     if found is not None:
         kind, value = found
-        return store.keys.iin(value) if kind == "iin" else store.keys.phone_dialogs(value)
+        return [store.keys.iin(value) if kind == "iin" else store.keys.phone_dialogs(value)]
     if f.overdue:
-        return store.keys.overdue()
-    return store.keys.flagged() if f.flagged else store.keys.dialogs()
+        return store.keys.index_parts("overdue")
+    return store.keys.index_parts("flagged" if f.flagged else "dialogs")
 
 
 def _bounds(f: Filters) -> tuple[float | str, float | str]:
@@ -124,18 +124,18 @@ async def find(store: Store, f: Filters, cursor: int = 0, limit: int = PAGE_SIZE
 
 async def queue(store: Store) -> dict[str, list[Dialog]]:
     """The dialogs that need a person, by category (ATTENTION), newest first."""
-    dialogs = await store.load_many(await store.index_page(store.keys.attention(), 0, QUEUE_LIMIT))
+    dialogs = await store.load_many(await store.index_page(store.keys.index_parts("attention"), 0, QUEUE_LIMIT))
     return {category: [d for d in dialogs if category in d.attention] for category in ATTENTION}
 
 
 async def counters(store: Store, today: dt.date) -> dict[str, Any]:
     """Today's numbers (Kazakhstan day): new dialogs, consents, entries into each status; overdue decisions now."""
-    day = await store.counts(store.keys.day_stats(today.isoformat()))
+    day = await store.day_counts(today)
     return {
         "date": today.isoformat(), "new": day.get("dialogs", 0), "consents": day.get("consents", 0),
         "by_status": {k.removeprefix("status:"): v for k, v in sorted(day.items()) if k.startswith("status:")},
-        "overdue": await store.size(store.keys.overdue()),
-        "attention": await store.size(store.keys.attention()),
+        "overdue": await store.size("overdue"),
+        "attention": await store.size("attention"),
     }
 
 

@@ -1,0 +1,113 @@
+"""What each kind of job does (the engine's steps, from and to JSON), and how due timers become jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from bot.channels.base import DeliveryReport, Inbound
+from bot.engine import Engine, NewEvent
+from bot.jobs import Handler, JobFailed, JobQueue
+from bot.store import Store
+from dialogs.model import Dialog, from_iso, iso
+
+log = logging.getLogger("bot.work")
+
+
+def event_payload(event: NewEvent, dialog_id: str) -> dict[str, Any]:
+    return {**asdict(event), "event_date": event.event_date.isoformat(), "registered_at": iso(event.registered_at),
+            "dialog_id": dialog_id}
+
+
+def inbound_payload(message: Inbound) -> dict[str, Any]:
+    return {"channel": message.channel, "msisdn": message.msisdn, "text": message.text,
+            "provider_message_id": message.provider_message_id,
+            "received_at": iso(message.received_at) if message.received_at else None}
+
+
+def report_payload(report: DeliveryReport) -> dict[str, Any]:
+    return asdict(report)
+
+
+def _answer(dialog: Dialog | None, **extra: Any) -> dict[str, Any]:
+    if dialog is None:
+        return extra
+    return {"dialog_id": dialog.dialog_id, "service": dialog.service, "status": dialog.status, **extra}
+
+
+def handlers(engine: Engine) -> dict[str, Handler]:
+    """The engine's entry points as job handlers: JSON in, JSON out."""
+
+    async def event(p: dict[str, Any]) -> dict[str, Any]:
+        dialog_id = p.pop("dialog_id")
+        new = NewEvent(**{**p, "event_date": dt.date.fromisoformat(p["event_date"]),
+                          "registered_at": from_iso(p["registered_at"])})
+        created, dialog = await engine.intake(new, dialog_id)
+        if dialog is None:  # the same event_id, posted meanwhile for another phone, is still being created
+            return {"created": False, "dialog_id": dialog_id, "service": new.service, "status": "queued"}
+        return _answer(dialog, created=created)
+
+    async def cancel(p: dict[str, Any]) -> dict[str, Any]:
+        outcome, dialog = await engine.cancel(p["event_id"], p["cancels"])
+        return _answer(dialog, outcome=outcome)
+
+    async def inbound(p: dict[str, Any]) -> dict[str, Any]:
+        received = p.get("received_at")
+        await engine.inbound(Inbound(p["channel"], p["msisdn"], p["text"], p["provider_message_id"],
+                                     from_iso(received) if received else None))
+        return {}
+
+    async def report(p: dict[str, Any]) -> dict[str, Any]:
+        await engine.delivery_report(DeliveryReport(p["provider_message_id"], p.get("client_id"), p["delivered"]))
+        return {}
+
+    async def decision(p: dict[str, Any]) -> dict[str, Any]:
+        outcome, dialog = await engine.decision(p)
+        return _answer(dialog, outcome=outcome)
+
+    async def timer(p: dict[str, Any]) -> dict[str, Any]:
+        await engine.fire_timer(p["dialog_id"], p["kind"])
+        return {}
+
+    return {"event": event, "cancel": cancel, "inbound": inbound, "report": report, "decision": decision,
+            "timer": timer}
+
+
+class TimerFeed:
+    """Due timers become jobs. In production a poller queues them; the simulated clock waits for them.
+
+    Each timer is claimed for `lease_seconds` when it is queued (its score moves on by that much), so of many
+    pollers one queues it, and a timer whose job was lost comes due again.
+    """
+
+    def __init__(self, store: Store, queue: JobQueue, lease_seconds: float = 120.0) -> None:
+        self.store = store
+        self.queue = queue
+        self.lease_seconds = lease_seconds
+
+    async def next_due(self) -> dt.datetime | None:
+        return await self.store.next_timer()
+
+    async def poll(self, now: dt.datetime) -> int:
+        """Queue every timer due at `now` (each as of its own due instant); how many were queued."""
+        claimed = await self.store.claim_due(now, self.lease_seconds)
+        for _, dialog_id, kind in claimed:
+            await self.queue.add("timer", {"dialog_id": dialog_id, "kind": kind}, at=now)
+        return len(claimed)
+
+    async def fire_due(self, now: dt.datetime) -> None:
+        """Fire every timer due at `now` and wait until each has been done (the simulated clock moves then).
+
+        Messages held for the same instant go out before held dialogs start, so that at 09:00 a phone hears
+        that its old offer ended before it hears the next one.
+        """
+        claimed = await self.store.claim_due(now, self.lease_seconds)
+        for starting in (False, True):
+            for _, dialog_id, kind in claimed:
+                if (kind == "start") == starting:
+                    try:
+                        await self.queue.run("timer", {"dialog_id": dialog_id, "kind": kind}, at=now)
+                    except JobFailed:
+                        pass  # logged by the worker; the job stays pending and its timer comes due again

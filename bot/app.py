@@ -7,10 +7,12 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import cast
 
 import aiohttp
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from bot import work
@@ -124,19 +126,23 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
     return app
 
 
-def redis_client(url: str) -> Redis:
+def redis_client(url: str, *, cluster: bool = False) -> Redis:
     """A client whose pool waits for a free connection instead of failing when many requests run at once.
 
     A plain pool raises at its limit; a step that fails that way can leave its phone's lock held until
-    the lock times out (seen in the benchmark at 64 requests in flight).
+    the lock times out (seen in the benchmark at 64 requests in flight). With `cluster`, `url` names any
+    node of a Redis Cluster; the store's keys are laid out for it (bot/store.py, `Keys`).
     """
+    if cluster:
+        # Not a subclass of Redis, but it answers every command the store and the queue send.
+        return cast(Redis, RedisCluster.from_url(url, max_connections=64))
     return Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=64, timeout=20))
 
 
 def _redis_from(settings: Settings) -> Redis:
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is required (proactive-bot serve needs a real Redis)")
-    return redis_client(settings.redis_url)
+    return redis_client(settings.redis_url, cluster=settings.redis_cluster)
 
 
 async def _poll_timers(timers: TimerFeed, queue: JobQueue, clock: Clock) -> None:

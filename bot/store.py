@@ -268,7 +268,8 @@ class Store:
             while True:
                 try:
                     await pipe.watch(key)
-                    if await pipe.exists(key):
+                    # STRLEN, not EXISTS: a cluster pipeline splits EXISTS by slot and cannot run it here.
+                    if await pipe.strlen(key):
                         return False
                     pipe.multi()  # type: ignore[no-untyped-call]
                     self._write(pipe, dialog, {})

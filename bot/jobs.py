@@ -117,10 +117,13 @@ class JobQueue:
         Raises JobFailed when its work raised (it stays pending and will be tried again).
         """
         job = secrets.token_hex(8)
+        return await self._wait(job, self._add(kind, payload, at, job=job, origin=self.origin))
+
+    async def _wait(self, job: str, adding: Awaitable[None]) -> dict[str, Any] | None:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[job] = future  # before the add: another process may finish it before we return
         try:
-            await self._add(kind, payload, at, job=job, origin=self.origin)
+            await adding
             return await asyncio.wait_for(asyncio.shield(future), self.wait_seconds)
         except TimeoutError:
             return None
@@ -196,21 +199,28 @@ class JobQueue:
                         "payload": _masked(json.loads(f.get("payload") or "{}"))})
         return out
 
-    async def replay(self, dead_id: str) -> bool:
-        """Put a dead letter back on the stream (one transaction); False when there is no such letter.
+    async def replay(self, dead_id: str) -> dict[str, Any] | None:
+        """Put a dead letter back on the stream (one transaction) and wait for it like `run`.
 
+        Returns None when there is no such letter, or {"done": False} when no worker finished it in time.
         A reply keeps the instant it reached us (its consent's date); other work is done as of now.
         """
         f = await _entry(self.redis, self.keys.dead_letters(), dead_id)
         if f is None:
-            return False
+            return None
         at = f["at"] if f.get("kind") == "inbound" else repr(self.clock.now().timestamp())
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(self.keys.jobs(), {"kind": f["kind"], "job": secrets.token_hex(8), "at": at, "origin": "",
-                                         "payload": f["payload"]})
-            pipe.xdel(self.keys.dead_letters(), dead_id)
-            await pipe.execute()
-        return True
+        job = secrets.token_hex(8)
+
+        async def move() -> None:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.xadd(self.keys.jobs(), {"kind": f["kind"], "job": job, "at": at, "origin": self.origin,
+                                             "payload": f["payload"]})
+                pipe.xdel(self.keys.dead_letters(), dead_id)
+                await pipe.execute()
+            self.added.set()
+
+        result = await self._wait(job, move())
+        return {"done": False} if result is None else {"done": True, "result": result}
 
 
 class Worker:
@@ -227,7 +237,7 @@ class Worker:
         self.concurrency = concurrency
         self.claim_idle_ms = int(claim_idle_seconds * 1000)
         self.max_deliveries = max_deliveries
-        self.block_ms = block_ms
+        self.block_ms = max(1, min(block_ms, self.claim_idle_ms // 2))  # so that reclaiming is on time
         self._running: set[asyncio.Task[None]] = set()
         self.done = 0  # entries finished by this worker (tests and the benchmark read it)
 

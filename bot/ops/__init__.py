@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.http.common import unauthorized
-from bot.ops import actions, api, pages, signin, sse
+from bot.ops import actions, api, dead_letters, pages, signin, sse
 from bot.ops.auth import guarded
 from bot.ops.dialog_page import dialog_page
 from bot.ops.views import login_page
@@ -27,6 +27,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/ops/queue", page(pages.queue_page)),
         web.get("/ops/dialogs/{dialog_id}", page(dialog_page)),
         web.post("/ops/dialogs/{dialog_id}/{action}", page(actions.form_action)),
+        web.post("/ops/dead-letters/{entry_id}/replay", page(dead_letters.form_replay)),
         web.get("/ops/login", signin.login_form),
         web.post("/ops/login", signin.login),
         web.post("/ops/logout", page(signin.logout)),
@@ -37,6 +38,8 @@ def routes() -> list[web.RouteDef]:
         web.post("/ops/api/dialogs/{dialog_id}/{action}", api_(actions.api_action)),
         web.get("/ops/api/queue", api_(api.get_queue)),
         web.get("/ops/api/counters", api_(api.get_counters)),
+        web.get("/ops/api/dead-letters", api_(dead_letters.api_list)),
+        web.post("/ops/api/dead-letters/{entry_id}/replay", api_(dead_letters.api_replay)),
     ]
 
 

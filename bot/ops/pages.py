@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.clock import almaty_date
-from bot.http.common import CLOCK, STORE
+from bot.http.common import CLOCK, JOBS, STORE
 from bot.http.dialogs import PUBLIC_STATUSES
-from bot.ops import queries
+from bot.ops import dead_letters, queries
 from bot.ops.auth import Operator
 from bot.ops.texts import label, t
 from bot.ops.views import esc, flag_list, fragment, live_badge, local_date, local_time, page, status_pill
@@ -46,6 +46,8 @@ async def list_page(request: web.Request, op: Operator) -> web.StreamResponse:
                 queue_size=counts["attention"], back=request.path_qs)
 
 
+QUEUE_NOTICES = {"replayed": "jobs.replayed", "replay_gone": "jobs.replay_gone", "replay_failed": "jobs.replay_failed",
+                 "csrf": "action.csrf"}
 _PROBLEM = {"search": "filter.bad_search", "date": "filter.bad_date"}  # selects cannot send a bad value
 
 
@@ -135,7 +137,11 @@ async def queue_page(request: web.Request, op: Operator) -> web.StreamResponse:
     store = request.app[STORE]
     groups = await queries.queue(store)
     sections = "".join(_queue_section(op.lang, category, groups[category]) for category in ATTENTION)
-    parts = f'<div id="queue" data-part>{sections}</div>'
+    sections += dead_letters.section(op, await request.app[JOBS].dead_letters())
+    done = request.query.get("done", "")
+    notice = (f'<p class="notice{" bad" if done != "replayed" else ""}" data-testid="notice">'
+              f'{esc(t(op.lang, QUEUE_NOTICES[done]))}</p>') if done in QUEUE_NOTICES else ""
+    parts = f'<div id="queue" data-part>{notice}{sections}</div>'
     if request.query.get("fragment"):
         return fragment(parts)
     body = f'<div class="head"><h1>{esc(t(op.lang, "queue.title"))}</h1>{live_badge(op.lang)}</div>{parts}'

@@ -33,7 +33,10 @@ _STATIC = (
     "action.close_reason", "action.close_done", "action.resolve_done", "action.note", "action.note_text",
     "action.note_done", "action.reveal", "action.revealed", "action.required", "action.csrf", "reveal.msisdn",
     "reveal.recipient_iin", "reveal.subject_iins", "reveal.iban", "queue.title", "queue.empty",
+    "jobs.title", "jobs.kind", "jobs.accepted", "jobs.deliveries", "jobs.error", "jobs.action", "jobs.replay",
+    "jobs.replayed", "jobs.replay_gone", "jobs.replay_failed",
 )
+JOB_KINDS = ("event", "cancel", "inbound", "report", "decision", "timer")
 # Every id the console may show; both catalogs must translate each one (tests/unit/test_console_texts.py).
 CONSOLE_IDS: frozenset[str] = frozenset({
     *_STATIC,
@@ -43,6 +46,7 @@ CONSOLE_IDS: frozenset[str] = frozenset({
     *(f"delivery.{d}" for d in DELIVERY),
     *(f"queue.{c}" for c in ATTENTION),
     *(f"op.{a}" for a in OPERATOR_ACTIONS),
+    *(f"job.{k}" for k in JOB_KINDS),
 })
 
 

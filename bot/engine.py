@@ -21,7 +21,7 @@ from bot.step import Step
 from bot.store import INBOUND_MEMORY_SECONDS, Store
 from dialogs.conversation import Context, Conversation
 from dialogs.interpret import interpret
-from dialogs.model import Dialog, from_iso, iso
+from dialogs.model import Dialog, dialog_id_of, from_iso, iso
 
 log = logging.getLogger("bot.engine")
 
@@ -70,6 +70,7 @@ class Engine:
         return Step(dialog, Conversation(dialog, ctx))
 
     async def commit(self, step: Step) -> None:
+        _keep_outbox_armed(step.dialog, self.clock.now())
         await self.store.save(step.dialog, step.saved_timers, step.extra_keys, step.journal(self.clock.now()),
                               step.lookup_keys)
         step.saved_timers = dict(step.dialog.timers)
@@ -205,12 +206,13 @@ class Engine:
 
     async def inbound(self, message: Inbound) -> None:
         """A citizen's message: applied to the one dialog waiting on that phone, or answered politely."""
-        count = await self.store.count_inbound(message.msisdn, self.clock.now())
+        message_key = f"{message.channel}:{message.provider_message_id}"
+        count, new = await self.store.count_inbound(message.msisdn, self.clock.now(), message_key)
         if count > self.settings.inbound_per_minute:
-            if count == self.settings.inbound_per_minute + 1:
+            if new and count == self.settings.inbound_per_minute + 1:
                 await self._acknowledge_flood(message)
             return  # a flood is acknowledged once and then ignored: it never reaches a dialog
-        seen_key = self.store.keys.inbound(message.msisdn, f"{message.channel}:{message.provider_message_id}")
+        seen_key = self.store.keys.inbound(message.msisdn, message_key)
         async with self.store.phone_lock(message.msisdn):
             # Checked under the lock and marked in the same transaction as the step it caused: a gateway's
             # retry after we stopped half-way is processed again, a retry after we finished is not.
@@ -320,24 +322,39 @@ class Engine:
         return None
 
     async def delivery_report(self, report: DeliveryReport) -> None:
-        """Record a delivery report on the message's transcript line."""
-        # Our client ids are `<dialog id>-<n>`; the provider's id is looked up for reports without one.
-        dialog = await self.store.load(report.client_id.rpartition("-")[0]) if report.client_id else None
-        if dialog is None:
-            dialog_id = await self.store.lookup(self.store.keys.message(report.provider_message_id))
-            dialog = await self.store.load(dialog_id) if dialog_id else None
+        """Record a delivery report on its SMS's transcript line; a failed SMS is sent again later, or given up."""
+        dialog = await self._reported_dialog(report)
         if dialog is None:
             return
         async with self.store.phone_lock(dialog.msisdn):
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
             step = self.step(loaded, proactive=True)
-            for entry in loaded.transcript:
-                if entry.get("provider_id") == report.provider_message_id:
-                    entry["status"] = "delivered" if report.delivered else "failed"
-            if not report.delivered:
-                loaded.flag("delivery_failed")
-            await self.commit(step)
+            line = _reported_line(loaded, report)
+            if line is None:
+                if not report.delivered:
+                    loaded.flag("delivery_failed")
+                    await self.commit(step)
+                return
+            outcome = step.conversation.take_delivery_report(line, report.delivered)
+            if outcome is None:
+                return  # a repeated or overtaken report: the first one had its effect
+            step.extra_log.extend(outcome.records)
+            if outcome.gave_up:
+                log.warning("dialog %s: every send of %s failed", loaded.dialog_id, line.get("msg"))
+                self.fire(step, "unreachable", message=line.get("msg"))
+            if outcome.gave_up or outcome.outbox_changed:
+                await self.finish(step)  # the resend's timer; a dialog that stopped waiting frees its phone
+            else:
+                await self.commit(step)
+
+    async def _reported_dialog(self, report: DeliveryReport) -> Dialog | None:
+        """The dialog a report is about: named by our client id, else found by the provider's message id."""
+        dialog = await self.store.load(dialog_id_of(report.client_id)) if report.client_id else None
+        if dialog is None:
+            dialog_id = await self.store.lookup(self.store.keys.message(report.provider_message_id))
+            dialog = await self.store.load(dialog_id) if dialog_id else None
+        return dialog
 
     # ---- decisions --------------------------------------------------------------------------------------
 
@@ -395,6 +412,30 @@ class Engine:
                 self.fire(step, kind)
             # "outbox": nothing to decide; held or retried messages go out in _finish.
             await self.finish(step)
+
+
+def _reported_line(dialog: Dialog, report: DeliveryReport) -> dict[str, Any] | None:
+    """The transcript line of the SMS a report is about: by the provider's id, or by ours if that is unknown."""
+    sent = [line for line in reversed(dialog.transcript) if line["direction"] == "out"]
+    by_provider = next((line for line in sent if line.get("provider_id") == report.provider_message_id), None)
+    if by_provider is not None or report.client_id is None:
+        return by_provider
+    return next((line for line in sent if line.get("message_id") == report.client_id), None)
+
+
+def _keep_outbox_armed(dialog: Dialog, now: dt.datetime) -> None:
+    """Whatever a dialog still has to send is never saved without the timer that sends it.
+
+    A worker killed mid-send must leave a timer behind: the step that fired the `outbox` timer has taken it
+    out before sending, and without this the stored dialog would keep an SMS that nothing will ever send.
+    """
+    if not dialog.outbox:
+        return
+    due = min(from_iso(item.get("retry_at") or item.get("hold_until") or iso(now)) for item in dialog.outbox)
+    armed = dialog.timers.get("outbox")
+    if armed is None or from_iso(armed) > due:
+        dialog.timers["outbox"] = iso(due)
+
 
 def _guess_language(text: str) -> str:
     """For a phone we know nothing about: Kazakh letters or no Cyrillic at all → kk, other Cyrillic → ru."""

@@ -88,7 +88,7 @@ class Metrics:
             self.messages.labels("in", channel).inc()
         elif record.get("delivery") == "sent":
             self.messages.labels("out", channel).inc()
-        elif record.get("delivery") == "failed":
+        elif record.get("delivery") == "failed":  # ("undeliverable" relabels a line already counted)
             self.send_failures.labels(channel).inc()
 
     async def render(self, store: Store) -> bytes:

@@ -15,6 +15,7 @@ from bot.settings import Settings
 from bot.step import Step
 from bot.store import Store
 from dialogs.conversation import PULL_CHANNELS
+from dialogs.delivery import resend_line, worth_resending
 from dialogs.model import from_iso, iso
 
 log = logging.getLogger("bot.outbox")
@@ -79,6 +80,14 @@ class Outbox:
     async def _send_message(self, step: Step, item: dict[str, Any]) -> None:
         dialog = step.dialog
         line = next((e for e in dialog.transcript if e.get("message_id") == item["id"]), None)
+        if line is None and item.get("resend_of"):
+            if not worth_resending(dialog, item["resend_of"]):
+                # Answered, asked anew or got through since the resend was queued: the citizen needs it no more.
+                log.info("dialog %s: resend %s no longer needed; dropped", dialog.dialog_id, item["id"])
+                dialog.outbox.remove(item)
+                return
+            line = resend_line(item, iso(self.clock.now()))
+            dialog.transcript.append(line)
         channel = self.channels.get(item.get("channel", "sms"), self.channels["sms"])
         try:
             receipt = await channel.send(Outbound(item["id"], dialog.msisdn, item["text"], item.get("msg"),

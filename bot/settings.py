@@ -45,6 +45,9 @@ class Settings:
     inbound_per_minute: int = 10
     send_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600)
     submit_retry_seconds: tuple[int, ...] = (60, 300, 900, 3600)
+    # An SMS the gateway reports undelivered is sent again after each of these (plus up to 20 % jitter);
+    # when the last resend fails too, the phone is taken as unreachable.
+    delivery_retry_seconds: tuple[int, ...] = (600, 3600, 4 * 3600)
     # The store and the work queue (bot/jobs.py, bot/store.py): see the README's "Reliability".
     redis_cluster: bool = False
     shards: int = 16  # fixed for the life of a deployment's data: a phone's keys live in its shard
@@ -54,6 +57,7 @@ class Settings:
     job_wait_seconds: float = 25.0  # how long a webhook waits for its job before answering "queued"
     job_claim_idle_seconds: float = 30.0
     job_max_deliveries: int = 5
+    job_dead_letter_after_seconds: float = 600.0  # and delivered job_max_deliveries times: then given up
     timer_lease_seconds: float = 120.0
     # The dialog log: per-dialog records kept this long (the record of a benefit outlives the dialog).
     log_retention_days: int = 400
@@ -83,13 +87,13 @@ class Settings:
             if name.upper() in env:
                 values[name] = int(env[name.upper()])
         for name in ("http_timeout_seconds", "phone_lock_seconds", "job_wait_seconds", "job_claim_idle_seconds",
-                     "timer_lease_seconds"):
+                     "timer_lease_seconds", "job_dead_letter_after_seconds"):
             if name.upper() in env:
                 values[name] = float(env[name.upper()])
         for name in ("redis_cluster", "poll_timers"):
             if name.upper() in env:
                 values[name] = env[name.upper()].strip().lower() in ("1", "true", "yes", "on")
-        for name in ("send_retry_seconds", "submit_retry_seconds"):
+        for name in ("send_retry_seconds", "submit_retry_seconds", "delivery_retry_seconds"):
             if name.upper() in env:
                 values[name] = tuple(int(v) for v in env[name.upper()].split(",") if v.strip())
         if "QUIET_START" in env:

@@ -505,14 +505,16 @@ class Store:
         key = self.keys.once(what, msisdn, day.isoformat())
         return bool(await self.redis.set(key, "1", nx=True, ex=2 * 86400))
 
-    async def count_inbound(self, msisdn: str, now: dt.datetime) -> int:
-        """How many messages this phone has sent in the current minute, this one included."""
+    async def count_inbound(self, msisdn: str, now: dt.datetime, message_key: str) -> tuple[int, bool]:
+        """How many distinct messages this phone has sent in the current minute, this one included, and
+        whether this one is new: a message done again (a retry, a job taken over) is not counted twice."""
         key = self.keys.inbound_rate(msisdn, now.strftime("%Y%m%d%H%M"))
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
+            pipe.sadd(key, message_key)
+            pipe.scard(key)
             pipe.expire(key, 120)
-            count, _ = await pipe.execute()
-        return int(count)
+            added, count, _ = await pipe.execute()
+        return int(count), bool(added)
 
     async def mark_seen(self, inbound_key: str) -> None:
         """Remember an inbound message that changed no dialog (gateways retry)."""

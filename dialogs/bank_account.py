@@ -5,6 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 BANK = ["confirming_bank_account", "awaiting_bank_account"]
+# The states in which a failed SMS is still worth sending again (see consent.RESENT_WHILE).
+RESENT_WHILE: dict[str, list[str]] = {
+    "bank.confirm": ["confirming_bank_account"],
+    "bank.confirm_reprompt": ["confirming_bank_account"],
+    "bank.ask": ["awaiting_bank_account"],
+    "bank.ask_other": ["awaiting_bank_account"],
+    "bank.error.": BANK,
+    "bank.too_many_errors": BANK,
+}
 
 STATES: list[dict[str, Any]] = [
     {"name": "confirming_bank_account", "on_enter": "ask_confirm_account",

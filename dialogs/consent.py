@@ -6,6 +6,17 @@ from typing import Any
 
 ASKING = ["awaiting_language", "awaiting_consent"]
 WAITING = ["awaiting_language", "awaiting_consent", "confirming_bank_account", "awaiting_bank_account"]
+# A failed SMS is sent again only while it still matters: the states in which each message does (an id ending
+# in "." stands for every id it begins). Acknowledgements of a refusal or a STOP, and information, are not.
+RESENT_WHILE: dict[str, list[str]] = {
+    "language.ask": ["awaiting_language"],
+    "language.reprompt": ["awaiting_language"],
+    "consent.ask.": ["awaiting_consent"],
+    "consent.reprompt": ["awaiting_consent"],
+    "consent.reminder": ["awaiting_consent"],
+    "expired.notice": ["expired"],
+    "cancelled.notice": ["cancelled"],
+}
 
 STATES: list[dict[str, Any]] = [
     {"name": "new"},
@@ -54,4 +65,11 @@ TRANSITIONS: list[dict[str, Any]] = [
      "before": "note_cancel"},
     {"trigger": "close", "source": ["new", "queued", *WAITING, "submitted"], "dest": "closed",
      "before": "note_close"},
+    # Every resend of an SMS that still mattered failed. Before consent, the question cannot reach the citizen:
+    # the dialog stops waiting (and frees the phone). After consent it keeps waiting for the account, so the
+    # consent is not lost, and operators are told to reach the citizen another way; after an ending, what
+    # happened stands and operators are told.
+    {"trigger": "unreachable", "source": ASKING, "dest": "undeliverable", "before": "note_unreachable"},
+    {"trigger": "unreachable", "source": ["confirming_bank_account", "awaiting_bank_account", "expired",
+                                          "cancelled"], "dest": None, "after": "flag_undeliverable_notice"},
 ]

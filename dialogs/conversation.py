@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,9 @@ from bot.domain.quiet_hours import quiet_until, start_of_local_day
 from bot.domain.workdays import add_working_days
 from bot.i18n import format_datetime_local
 from bot.settings import Settings
-from dialogs.model import Dialog, from_iso, iso
+from dialogs.consent import ASKING
+from dialogs.delivery import Redelivery, root_of, worth_resending
+from dialogs.model import Dialog, from_iso, iso, resend_id
 from dialogs.spec import MACHINES, SERVICES
 
 BILINGUAL = frozenset({"language.ask", "language.reprompt"})
@@ -25,6 +28,8 @@ ALWAYS_BY_SMS = ("consent.ask.", "decision.")
 # Channels the citizen reads only while a session is open: nothing can be pushed to them later.
 PULL_CHANNELS = frozenset({"ussd"})
 CLAIMED_STATES = frozenset({"applied", "assigned", "paid"})
+# Transcript statuses of an SMS that did not (and will not) reach the phone.
+NOT_RECEIVED = frozenset({"withdrawn", "failed", "undeliverable"})
 Render = Callable[..., str]
 
 
@@ -89,7 +94,7 @@ class Conversation:
     def _sent_by_sms(self, msg_id: str) -> bool:
         """The law's copy by SMS is owed once: showing the question again on USSD or Telegram does not repeat it."""
         return any(line["direction"] == "out" and line["channel"] == "sms" and line.get("msg") == msg_id
-                   and line.get("status") not in ("withdrawn", "failed") for line in self.dialog.transcript)
+                   and line.get("status") not in NOT_RECEIVED for line in self.dialog.transcript)
 
     def _text(self, channel: str, msg_id: str, lang: str, params: dict[str, Any]) -> tuple[str, str]:
         """The channel's own wording when it has one (USSD screens are shorter than an SMS)."""
@@ -138,20 +143,25 @@ class Conversation:
         self.dialog.timers = {k: v for k, v in self.dialog.timers.items() if k == "outbox"}
 
     def withdraw_held_reminders(self, event: EventData) -> None:
-        """Leaving a question withdraws its reminder still held for quiet hours: it would ask it again.
+        """Leaving a question withdraws its reminder or resend still held: it would ask it again.
 
-        While a dialog waits for an answer, the only message it holds is a reminder of that question (a
-        timer fired at night); answered in the morning, that reminder must not go out at 09:00 and be
-        read as a question still open. This runs before the next state speaks, so nothing new is lost.
+        While a dialog waits for an answer, the only messages it holds are a reminder of that question (a
+        timer fired at night) and resends of it after a failed delivery; answered meanwhile, they must not go
+        out later and be read as a question still open. This runs before the next state speaks, so nothing
+        new is lost.
         """
-        withdrawn = {item["id"] for item in self.dialog.outbox
-                     if item["kind"] == "sms" and item.get("hold_until") is not None}
-        if not withdrawn:
-            return
-        self.dialog.outbox = [item for item in self.dialog.outbox if item["id"] not in withdrawn]
+        self._withdraw({item["id"] for item in self.dialog.outbox
+                        if item["kind"] == "sms" and item.get("hold_until") is not None})
+
+    def _withdraw(self, ids: set[str]) -> bool:
+        """Take these messages out of the outbox; their lines not sent yet say `withdrawn`. False: none."""
+        if not ids:
+            return False
+        self.dialog.outbox = [item for item in self.dialog.outbox if item["id"] not in ids]
         for entry in self.dialog.transcript:
-            if entry.get("message_id") in withdrawn and entry.get("status") == "held":
+            if entry.get("message_id") in ids and entry.get("status") in ("held", "pending"):
                 entry["status"] = "withdrawn"
+        return True
 
     # ---- intake and start -------------------------------------------------------------------------
 
@@ -187,9 +197,9 @@ class Conversation:
 
     # ---- asking -----------------------------------------------------------------------------------
 
-    def _open_window(self) -> None:
+    def _open_window(self, sent: dt.datetime | None = None) -> None:
         s = self.ctx.settings
-        sent = self.ctx.now
+        sent = sent or self.ctx.now
         self.dialog.offer_sent_at = iso(sent)
         expires = sent + dt.timedelta(hours=s.answer_window_hours)
         self.dialog.expires_at = iso(expires)
@@ -396,12 +406,9 @@ class Conversation:
         self.clear_timers(event)
 
     def withdraw_held(self) -> None:
-        """Withdraw every message still held for quiet hours (they would speak for a dialog that ended)."""
-        self.dialog.outbox = [item for item in self.dialog.outbox if item["kind"] != "sms"
-                              or item.get("hold_until") is None]
-        for entry in self.dialog.transcript:
-            if entry.get("status") == "held":
-                entry["status"] = "withdrawn"
+        """Withdraw every message still held for quiet hours or a resend (they would speak for a dialog that ended)."""
+        self._withdraw({item["id"] for item in self.dialog.outbox
+                        if item["kind"] == "sms" and item.get("hold_until") is not None})
 
     def notify_cancelled(self, event: EventData) -> None:
         """Owed only to someone who has already been told something about this offer."""
@@ -409,3 +416,64 @@ class Conversation:
                    for e in self.dialog.transcript)
         if told:
             self.say("cancelled.notice")
+
+    # ---- delivery reports -------------------------------------------------------------------------------------
+
+    def take_delivery_report(self, line: dict[str, Any], delivered: bool) -> Redelivery | None:
+        """The gateway's word on one SMS; None when it changes nothing (gateways repeat reports)."""
+        status = line.get("status")
+        if status in ("delivered", "undeliverable") or (status == "failed" and not delivered):
+            return None  # a repeat, or a late report contradicting the first one: that one had its effect
+        root = root_of(line)
+        if delivered:
+            line["status"] = "delivered"
+            # A "delivered" after a "failed" for the same SMS: the resend waiting for it is not needed.
+            outcome = Redelivery(outbox_changed=self._withdraw(
+                {item["id"] for item in self.dialog.outbox if item.get("resend_of") == root}))
+            if status == "failed" or "resend_of" in line:
+                self._got_through(line, root)
+            return outcome
+        line["status"] = "failed"
+        self.dialog.flag("delivery_failed")
+        failures = int(line.get("attempt", 0)) + 1
+        if not worth_resending(self.dialog, root):
+            return Redelivery()  # answered, superseded, or no longer of use: the resends stop here
+        error = {"item": "delivery", "message_id": line["message_id"], "channel": "sms", "attempt": failures,
+                 "error": "not delivered"}
+        if failures > len(self.ctx.settings.delivery_retry_seconds):
+            line["status"] = "undeliverable"
+            return Redelivery(records=[{"type": "dead_letter", **error}], gave_up=True)
+        item = self._resend(line, root, failures)
+        return Redelivery(records=[{"type": "retry", **error, "resend_id": item["id"], "due": item["hold_until"]}],
+                          outbox_changed=True)
+
+    def _resend(self, line: dict[str, Any], root: str, attempt: int) -> dict[str, Any]:
+        """Queue a failed SMS again after its backoff and jitter, under a new client id (its line: when sent)."""
+        s = self.ctx.settings
+        delay = s.delivery_retry_seconds[attempt - 1] * (1 + random.uniform(0, 0.2))
+        due = self.ctx.now + dt.timedelta(seconds=delay)
+        # Nobody asked for it just now: like any proactive SMS, it waits for the morning.
+        due = quiet_until(due, s.quiet_start, s.quiet_end) or due
+        item = {"kind": "sms", "id": resend_id(root, attempt), "msg": line.get("msg"), "text": line["text"],
+                "lang": self.dialog.language, "channel": "sms", "hold_until": iso(due), "attempts": 0,
+                "resend_of": root, "attempt": attempt}
+        self.dialog.outbox.append(item)
+        self._arm("outbox", due)
+        return item
+
+    def _got_through(self, line: dict[str, Any], root: str) -> None:
+        """A message reached the phone after a failure: nobody need act, and a resent offer's window restarts."""
+        if "delivery_failed" in self.dialog.flags and not any(i.get("resend_of") for i in self.dialog.outbox):
+            self.dialog.flags.remove("delivery_failed")
+        first = next(e for e in self.dialog.transcript if e["direction"] == "out" and e.get("message_id") == root)
+        # The citizen gets the whole answer window from the send that reached them, not from the lost one.
+        if (line is not first and line.get("sent_at") and self.dialog.state in ASKING
+                and first["at"] == self.dialog.offer_sent_at):
+            self._open_window(from_iso(line["sent_at"]))
+
+    def note_unreachable(self, event: EventData) -> None:
+        """No SMS about the open question reached the phone: the reason operators read on the dialog."""
+        self.dialog.close_reason = f"undeliverable: every send of {event.kwargs.get('message')} failed"
+
+    def flag_undeliverable_notice(self, event: EventData) -> None:
+        self.dialog.flag("undeliverable_notice")

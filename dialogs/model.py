@@ -22,12 +22,26 @@ FINAL = frozenset({
 # What needs a person (the console's queue): each category, and the flags or status that put a dialog in it.
 ATTENTION = {
     "unclear": ("unclear_replies", "bank_account_errors", "no_bank_account"),
-    "undeliverable": ("undeliverable", "delivery_failed"),
+    # `undeliverable_notice`: every resend of a notice failed after the consent or decision was recorded.
+    "undeliverable": ("undeliverable", "delivery_failed", "undeliverable_notice"),
     "dead_letter": ("send_failed", "submission_failed"),
     "overdue": ("decision_overdue",),
     "opted_out": ("opted_out_after_consent",),
 }
 SERVICES = ("birth", "disabled_child", "group1_since_childhood")
+
+
+def resend_id(message_id: str, attempt: int) -> str:
+    """The client id of a message's `attempt`-th resend: a new one, or the gateway drops it as a repeat."""
+    return f"{message_id}-r{attempt}"
+
+
+def dialog_id_of(client_id: str) -> str:
+    """The dialog a client message id belongs to: `<dialog id>-<n>`, or a resend of one, `<…>-<n>-r<k>`."""
+    head, _, tail = client_id.rpartition("-")
+    if tail[:1] == "r" and tail[1:].isdigit():
+        head = head.rpartition("-")[0]
+    return head
 
 
 def iso(instant: dt.datetime) -> str:

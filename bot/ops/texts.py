@@ -12,7 +12,7 @@ from dialogs.model import ATTENTION, SERVICES
 DOMAIN = "console"
 DEFAULT_LANGUAGE = "ru"
 FLAGS = tuple(mark for marks in ATTENTION.values() for mark in marks if mark != "undeliverable")
-DELIVERY = ("pending", "held", "sent", "delivered", "failed", "withdrawn")
+DELIVERY = ("pending", "held", "sent", "delivered", "failed", "undeliverable", "withdrawn")
 OPERATOR_ACTIONS = ("resend", "close", "resolve", "note", "reveal")
 
 _STATIC = (

@@ -81,7 +81,8 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         if settings.worker_concurrency > 0:
             worker = app[WORKER] = Worker(queue, work.handlers(engine), concurrency=settings.worker_concurrency,
                                           claim_idle_seconds=settings.job_claim_idle_seconds,
-                                          max_deliveries=settings.job_max_deliveries)
+                                          max_deliveries=settings.job_max_deliveries,
+                                          dead_letter_after_seconds=settings.job_dead_letter_after_seconds)
             background.append(asyncio.create_task(worker.run()))
         if isinstance(clock, SimClock):
             clock.add_source(timers)  # the simulated clock fires our timers when it is moved

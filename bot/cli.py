@@ -47,7 +47,7 @@ async def _dev(port: int, clock_start: str | None) -> None:
 
 
 async def _serve(port: int | None, command: str = "serve") -> None:
-    """The production bot; `worker` is the same without the HTTP listener: it only fires timers."""
+    """The production bot; `worker` is the same without the HTTP listener: it does queued work and timers."""
     from bot.app import create_app
     from bot.settings import Settings
 
@@ -58,7 +58,8 @@ async def _serve(port: int | None, command: str = "serve") -> None:
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()  # opens Redis and starts the timer poller
     if port is None:
-        print(f"proactive-bot worker firing timers (prefix {settings.key_prefix})", flush=True)
+        print(f"proactive-bot worker doing queued work and firing timers (prefix {settings.key_prefix}, "
+              f"{settings.worker_concurrency} at once)", flush=True)
     else:
         await web.TCPSite(runner, os.environ.get("HOST", "0.0.0.0"), port).start()
         print(f"proactive-bot serve on port {port}", flush=True)
@@ -149,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     mocks = sub.add_parser("mocks", help="the gateway mocks alone")
     mocks.add_argument("--port", type=int, default=8090)
     mocks.add_argument("--bot-url", default=os.environ.get("BOT_URL", "http://127.0.0.1:8080"))
-    sub.add_parser("worker", help="fire due timers (reminders, expiries, held and retried SMS); run any number")
+    sub.add_parser("worker", help="do queued work (events, replies, reports, decisions) and fire due timers; "
+                                  "run any number")
     sub.add_parser("demo", help="play scripted dialogs end to end and print the transcripts")
     logs = sub.add_parser("logs", help="the dialog log: recent records, then new ones as they come (--follow)")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing records as they are written")

@@ -21,6 +21,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -174,7 +175,8 @@ class JobQueue:
         key = self.keys.job_done(self.origin)
         while not self.stopping.is_set():
             try:
-                found = await self.until_stopped(self.redis.blpop([key], timeout=5))
+                # Shorter than redis-py's socket timeout (5 s), which would cut a longer block off as an error.
+                found = await self.until_stopped(self.redis.blpop([key], timeout=2))
             except RedisError as error:
                 log.warning("job results: Redis unavailable (%s); will retry", type(error).__name__)
                 await self.pause(1)
@@ -225,10 +227,17 @@ class JobQueue:
 
 class Worker:
     """One consumer of the group: reads entries, runs them (up to `concurrency` at once), acknowledges them,
-    takes over entries left pending by dead consumers, and dead-letters entries that keep failing."""
+    takes over entries left pending by dead consumers, and dead-letters entries that keep failing.
+
+    While an entry runs, its idle time is reset every third of `claim_idle_seconds` (XCLAIM JUSTID, which
+    does not count a delivery), so only a stopped worker's entries go idle. An entry is given up only when
+    it has been delivered `max_deliveries` times and is older than `dead_letter_after_seconds`: work that
+    fails for a while (Redis restarting, a lock left by a killed worker) is not mistaken for poison.
+    """
 
     def __init__(self, queue: JobQueue, handlers: dict[str, Handler], *, concurrency: int = 16,
-                 claim_idle_seconds: float = 30.0, max_deliveries: int = 5, block_ms: int = 2000) -> None:
+                 claim_idle_seconds: float = 30.0, max_deliveries: int = 5, dead_letter_after_seconds: float = 600,
+                 block_ms: int = 2000) -> None:
         self.queue = queue
         self.redis = queue.redis
         self.keys = queue.keys
@@ -237,8 +246,9 @@ class Worker:
         self.concurrency = concurrency
         self.claim_idle_ms = int(claim_idle_seconds * 1000)
         self.max_deliveries = max_deliveries
-        self.block_ms = max(1, min(block_ms, self.claim_idle_ms // 2))  # so that reclaiming is on time
-        self._running: set[asyncio.Task[None]] = set()
+        self.dead_letter_after_ms = int(dead_letter_after_seconds * 1000)
+        self.block_ms = max(1, min(block_ms, self.claim_idle_ms // 3))  # so that reclaiming is on time
+        self._running: dict[str, asyncio.Task[None]] = {}  # by stream entry id
         self.done = 0  # entries finished by this worker (tests and the benchmark read it)
 
     async def run(self) -> None:
@@ -251,13 +261,15 @@ class Worker:
                 await self.queue.ensure_group()
                 while not stopping.is_set():
                     free = self.concurrency - len(self._running)
-                    if free <= 0:
-                        await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
-                        continue
                     if loop.time() >= next_reclaim:
-                        next_reclaim = loop.time() + self.claim_idle_ms / 2000
-                        for entry in await self._reclaim(free):
+                        next_reclaim = loop.time() + self.claim_idle_ms / 3000
+                        await self._heartbeat()
+                        for entry in await self._reclaim(free) if free > 0 else []:
                             self._start(entry)
+                        continue
+                    if free <= 0:
+                        await asyncio.wait(self._running.values(), timeout=self.block_ms / 1000,
+                                           return_when=asyncio.FIRST_COMPLETED)
                         continue
                     for entry in await self.queue.until_stopped(self._read(free)) or []:
                         self._start(entry)
@@ -265,7 +277,7 @@ class Worker:
                 log.warning("worker %s: Redis unavailable (%s); will retry", self.name, type(error).__name__)
                 await self.queue.pause(1)
         if self._running:
-            await asyncio.wait(self._running)  # acknowledged, or left pending for another worker
+            await asyncio.wait(self._running.values())  # acknowledged, or left pending for another worker
 
     async def _read(self, count: int) -> list[Entry]:
         if self.queue.embedded:
@@ -273,7 +285,7 @@ class Worker:
             found: Any = await self.redis.xreadgroup(GROUP, self.name, {self.keys.jobs(): ">"}, count=count)
             if not found:
                 added = asyncio.ensure_future(self.queue.added.wait())
-                await asyncio.wait({added, *self._running}, timeout=self.block_ms / 1000,
+                await asyncio.wait({added, *self._running.values()}, timeout=self.block_ms / 1000,
                                    return_when=asyncio.FIRST_COMPLETED)
                 added.cancel()
         else:
@@ -285,14 +297,18 @@ class Worker:
 
     async def _reclaim(self, count: int) -> list[Entry]:
         """Entries idle longer than claim_idle in other consumers' hands (or ours, from before a restart)."""
-        pending = await self.redis.xpending_range(self.keys.jobs(), GROUP, min="-", max="+", count=count,
-                                                  idle=self.claim_idle_ms)
-        retry = []
+        pending = await self.redis.xpending_range(self.keys.jobs(), GROUP, min="-", max="+",
+                                                  count=count + len(self._running), idle=self.claim_idle_ms)
+        retry: list[str] = []
+        now_ms = time.time() * 1000
         for item in pending:
             entry_id = _text(item["message_id"])
-            if int(item["times_delivered"]) >= self.max_deliveries:
+            if entry_id in self._running:
+                continue  # ours, still running (its heartbeat is late)
+            age_ms = now_ms - int(entry_id.partition("-")[0])  # a stream id starts with its creation in ms
+            if int(item["times_delivered"]) >= self.max_deliveries and age_ms >= self.dead_letter_after_ms:
                 await self._dead_letter(entry_id, int(item["times_delivered"]))
-            else:
+            elif len(retry) < count:
                 retry.append(entry_id)
         if not retry:
             return []
@@ -320,10 +336,18 @@ class Worker:
         kind = (fields or {}).get("kind", "?")
         log.error("job %s (%s) failed %d times: moved to the dead letters", entry_id, kind, deliveries)
 
+    async def _heartbeat(self) -> None:
+        """Reset the idle time of the entries this worker is running, so that no other worker takes them."""
+        if self._running:
+            await self.redis.xclaim(self.keys.jobs(), GROUP, self.name, 0, list[Any](self._running),
+                                    justid=True)
+
     def _start(self, entry: Entry) -> None:
+        if entry.entry_id in self._running:
+            return
         task = asyncio.get_running_loop().create_task(self._handle(entry))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        self._running[entry.entry_id] = task
+        task.add_done_callback(lambda _: self._running.pop(entry.entry_id, None))
 
     async def _handle(self, entry: Entry) -> None:
         _JOB_TIME.set(entry.at)  # this task's own context: the job is decided as of its acceptance

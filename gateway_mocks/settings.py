@@ -47,6 +47,8 @@ class MocksSettings:
             sms_fail_rate=_env_rate(env, "MOCK_SMS_FAIL_RATE"),
             sms_delivery_fail_rate=_env_rate(env, "MOCK_SMS_DELIVERY_FAIL_RATE"),
             fault_seed=_env_seed(env, "MOCK_FAULT_SEED"),
+            decision_delay_seconds=_env_seconds(env, "MOCK_DECISION_DELAY_SECONDS", cls.decision_delay_seconds),
+            callback_retry_seconds=_env_seconds(env, "MOCK_CALLBACK_RETRY_SECONDS", cls.callback_retry_seconds),
         )
 
     def bot(self, path: str) -> str:
@@ -70,6 +72,15 @@ def _env_rate(env: Mapping[str, str], name: str) -> float:
     if not is_rate(value):
         raise ValueError(f"{name} must be a number from 0 to 1 (0.2 fails a fifth of them), got {raw!r}")
     return value
+
+
+def _env_seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not _INT_RE.fullmatch(raw) or int(raw) < 0:
+        raise ValueError(f"{name} must be a whole number of seconds, got {raw!r}")
+    return int(raw)
 
 
 def _env_seed(env: Mapping[str, str], name: str) -> int | None:

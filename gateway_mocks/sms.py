@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Coroutine
@@ -77,6 +78,7 @@ class SmsGateway:
         self._out_seq = 0
         self._in_seq = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._arrived = asyncio.Condition()  # notified on each delivery: long-polling phones wake up
 
     @property
     def sent_count(self) -> int:
@@ -144,6 +146,7 @@ class SmsGateway:
                 {"id": message_id, "from": sender, "text": text, "encoding": encoding(text),
                  "segments": segments(text), "at": at}
             )  # fmt: skip
+            self._background(self._tell_waiting())
         else:
             self.delivery_failed += 1
         self.sent.append({"message_id": message_id, "client_id": client_id, "to": to, "status": status})
@@ -242,8 +245,30 @@ class SmsGateway:
         self.set_faults(**body)
         return json_response(self.faults())
 
+    async def wait_for(self, msisdn: str, count: int, seconds: float) -> list[dict[str, Any]]:
+        """The phone's inbox once it holds at least `count` messages, or as it is after `seconds`."""
+        async with self._arrived:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.inbox(msisdn)) >= count), seconds)
+        return self.inbox(msisdn)
+
+    async def _tell_waiting(self) -> None:
+        async with self._arrived:
+            self._arrived.notify_all()
+
     async def handle_inbox(self, request: web.Request) -> web.Response:
-        return json_response(self.inbox(_path_msisdn(request)))
+        """Every SMS the phone holds; with `?count=N&wait=S`, answered once it holds N (or after S ≤ 60 s)."""
+        msisdn = _path_msisdn(request)
+        try:
+            count, wait = int(request.query.get("count", "0")), float(request.query.get("wait", "0"))
+            if count < 0 or not 0 <= wait <= 60:
+                raise ValueError
+        except ValueError:
+            raise unprocessable([{"field": "count", "code": "invalid",
+                                  "message": "count must be an integer ≥ 0 and wait 0-60 seconds"}]) from None
+        if count and wait:
+            return json_response(await self.wait_for(msisdn, count, wait))
+        return json_response(self.inbox(msisdn))
 
     async def handle_phone_sends(self, request: web.Request) -> web.Response:
         msisdn = _path_msisdn(request)

@@ -78,4 +78,6 @@ async def post_event(request: web.Request) -> web.Response:
     done = await jobs.run("event", event_payload(event, dialog_id))
     if done is None:  # no worker finished it in time; it is queued under this id and will start
         return _answer(202, dialog_id, event.service, "queued")
-    return _answer(202 if done["created"] else 200, done["dialog_id"], done["service"], done["status"])
+    # 202 when this post made the dialog, even if a worker died and another finished it (it then saw it made)
+    created = known is None and done["dialog_id"] == dialog_id
+    return _answer(202 if created else 200, done["dialog_id"], done["service"], done["status"])

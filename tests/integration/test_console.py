@@ -67,7 +67,8 @@ async def test_every_console_page_and_api_answers_401_without_the_token(running:
     assert len(routes) >= 14
     session = running.client.session
     for method, path in sorted(routes):
-        url = running.system.url + path.replace("{dialog_id}", "d_x").replace("{action}", "note")
+        url = running.system.url + path.replace("{dialog_id}", "d_x").replace("{action}", "note").replace(
+                "{entry_id}", "1-1")
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Cookie": "pb_ops=forged.0000"}):
             async with session.request(method, url, headers=headers, allow_redirects=False) as resp:
                 assert resp.status == 401, (method, path, headers, resp.status)

@@ -27,7 +27,8 @@ async def quick(request: pytest.FixtureRequest) -> AsyncIterator[Running]:
     """The system with entries taken over after 0.1 s and given up after two deliveries."""
     if request.param == "redis":
         request.applymarker(pytest.mark.integration)
-    run, prefix = await start_running(request.param, job_claim_idle_seconds=0.1, job_max_deliveries=2)
+    run, prefix = await start_running(request.param, job_claim_idle_seconds=0.1, job_max_deliveries=2,
+                                      job_dead_letter_after_seconds=0)
     try:
         yield run
     finally:

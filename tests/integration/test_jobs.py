@@ -121,7 +121,7 @@ async def test_an_entry_that_keeps_failing_is_dead_lettered_then_replayed(bench:
     calls: list[dict[str, Any]] = []
     failing = [True]
     worker = Worker(queue, {"echo": recorder(calls, fail=lambda: failing[0])}, claim_idle_seconds=0.1,
-                    max_deliveries=3, block_ms=50)
+                    max_deliveries=3, dead_letter_after_seconds=0, block_ms=50)
     async with working(worker):
         with pytest.raises(JobFailed) as failed:
             await queue.run("echo", {"n": 3, "msisdn": "+77011234567", "iin": "900315400017"})

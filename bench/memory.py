@@ -30,7 +30,7 @@ from bot.engine import Engine, NewEvent
 from bot.i18n import Translator
 from bot.intake import parse_event
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Keys, Store
 
 START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=ALMATY)
 
@@ -142,12 +142,15 @@ class _Template:
 
 async def _snapshot(redis: Redis, prefix: str) -> list[_Template]:
     """Read back every engine-made dialog and what it wrote: its own keys and its shared entries."""
-    shared = re.compile(rf"^{re.escape(prefix)}:(timers|dialogs|log|stats:.*|index:.*)$")
+    keys_of = Keys(prefix)
+    tag = r"\{s[0-9a-f]{2}\}"
+    shared = re.compile(rf"^{re.escape(prefix)}:({tag}:(timers|index:.*|stats:.*)|log)$")
     keys = [_text(k) async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
-    dialog_key = re.compile(rf"^{re.escape(prefix)}:dialog:([^:]+)$")
+    dialog_key = re.compile(rf"^{re.escape(prefix)}:{tag}:dialog:([^:]+)$")
     templates = [_Template(json.loads(_text(await redis.get(k)))) for k in keys if dialog_key.match(k)]
-    timers = await _scored(redis, f"{prefix}:timers")
-    created = dict(await _scored(redis, f"{prefix}:dialogs"))
+    timers = [(keys_of.timers(s), pair) for s in range(keys_of.shards)
+              for pair in await _scored(redis, keys_of.timers(s))]
+    created = {m: (key, score) for key in keys_of.index_parts("dialogs") for m, score in await _scored(redis, key)}
     owners = {ident: t for t in templates for ident in t.ids}
     for key in keys:
         if shared.match(key):
@@ -163,13 +166,16 @@ async def _snapshot(redis: Redis, prefix: str) -> list[_Template]:
             owner.add("HSET", key, *[_text(x) for kv in fields for x in kv])
         elif kind == "zset":
             owner.add("ZADD", key, *[x for m, s in await _scored(redis, key) for x in (repr(s), m)])
+        elif kind == "set":
+            owner.add("SADD", key, *[_text(v) for v in await redis.smembers(key)])
     for template in templates:
-        template.add("ZADD", f"{prefix}:dialogs", repr(created[template.dialog_id]), template.dialog_id)
-        for member, score in timers:
+        index_key, score = created[template.dialog_id]
+        template.add("ZADD", index_key, repr(score), template.dialog_id)
+        for timers_key, (member, due) in timers:
             if member.startswith(template.dialog_id):
-                template.add("ZADD", f"{prefix}:timers", repr(score), member)
-        for line in await redis.lrange(f"{prefix}:dialog:{template.dialog_id}:log", 0, -1):
-            template.add("XADD", f"{prefix}:log", "MAXLEN", "~", "100000", "*", "record", _text(line))
+                template.add("ZADD", timers_key, repr(due), member)
+        for line in await redis.lrange(keys_of.dialog_log(template.dialog_id), 0, -1):
+            template.add("XADD", keys_of.log_feed(), "MAXLEN", "~", "100000", "*", "record", _text(line))
     return templates
 
 

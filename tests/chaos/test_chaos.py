@@ -106,6 +106,7 @@ class Run:
     kills: int = 0
     answers: Counter[int] = field(default_factory=Counter)
     dialogs: dict[str, tuple[Persona, str]] = field(default_factory=dict)  # msisdn → (persona, dialog id)
+    iins: set[str] = field(default_factory=set)  # every child's IIN sent
     problems: list[str] = field(default_factory=list)
 
 
@@ -146,9 +147,11 @@ async def _citizen(n: int, persona: Persona, run: Run, session: aiohttp.ClientSe
                    mocks: str, deadline: float) -> None:
     msisdn = f"+7701{5000000 + n:07d}"
     born = dt.datetime.now(ALMATY).date() - dt.timedelta(days=1)
+    child = child_iin(born)
+    run.iins.add(child)
     event = birth_event(f"chaos-{SEED}-{n:06d}", parent_iin=persona.parent, msisdn=msisdn,
                         language=persona.language, registered_at=dt.datetime.now(ALMATY).isoformat(),
-                        children=[(child_iin(born), born)])
+                        children=[(child, born)])
     status, answer = await registry.post_event(event, timestamp=int(time.time()))
     run.answers[status] += 1
     if status not in (200, 202):
@@ -226,6 +229,7 @@ async def test_chaos(tmp_path: Path) -> None:
             report = await _check(run, session, bot, mocks, redis, prefix, deadline)
         report.update(dialogs=SIZE, workers=WORKERS, kills=run.kills, seconds_played=round(played, 1),
                       worker_takeovers=sum(w.log.read_text(errors="replace").count("took over") for w in workers))
+        report["log_lines_scanned"] = _scan_logs(run, [procs_mocks, front, *workers])
         print("\nchaos report: " + json.dumps(report, indent=1, ensure_ascii=False))
         assert not run.problems, "\n".join(run.problems[:30])
         assert run.kills >= 3, "the run was too short to kill workers"
@@ -241,6 +245,20 @@ async def test_chaos(tmp_path: Path) -> None:
             for proc in (front, *workers, procs_mocks):
                 print(f"--- {proc.log.name} (last lines)\n" + "\n".join(
                     proc.log.read_text(errors="replace").splitlines()[-25:]))
+
+
+def _scan_logs(run: Run, procs: list[Proc]) -> int:
+    """No raw phone number, IIN or IBAN in any line any process logged (workers dying mid-step included)."""
+    secrets = {MOTHER_WITH_HALYK, FATHER_NO_ACCOUNT, VALID_IBAN, "KZ03601KZT0000412345", *run.iins}
+    secrets |= {m.lstrip("+") for m in run.dialogs}
+    lines = 0
+    for proc in procs:
+        for line in proc.log.read_text(errors="replace").splitlines():
+            lines += 1
+            leaked = [s for s in secrets if s in line]
+            if leaked:
+                run.problems.append(f"{proc.log.name} logged personal data {leaked[0][:4]}…: {line[:120]}")
+    return lines
 
 
 async def _check(run: Run, session: aiohttp.ClientSession, bot: str, mocks: str, redis: Redis, prefix: str,

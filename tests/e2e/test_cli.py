@@ -32,7 +32,12 @@ async def _start(*args: str, env: dict[str, str] | None = None) -> tuple[asyncio
 
 async def _stop(proc: asyncio.subprocess.Process) -> int:
     proc.send_signal(signal.SIGTERM)
-    return await asyncio.wait_for(proc.wait(), timeout=30)
+    try:
+        return await asyncio.wait_for(proc.wait(), timeout=30)
+    except TimeoutError:
+        proc.kill()  # a process that ignores SIGTERM fails the test, and is not left behind
+        await proc.wait()
+        raise
 
 
 async def test_dev_prints_its_url_serves_the_mocks_and_stops_on_sigterm() -> None:

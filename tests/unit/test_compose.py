@@ -13,12 +13,25 @@ def _compose() -> dict:  # type: ignore[type-arg]
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 
 
-def test_compose_runs_redis_the_bot_and_the_mocks() -> None:
+def test_compose_runs_redis_the_bot_its_workers_and_the_mocks() -> None:
     services = _compose()["services"]
-    assert set(services) == {"redis", "bot", "mocks"}
+    assert set(services) == {"redis", "bot", "worker", "mocks"}
     assert services["bot"]["command"][:2] == ["proactive-bot", "serve"]
+    assert services["worker"]["command"] == ["proactive-bot", "worker"]
+    assert services["worker"]["deploy"]["replicas"] >= 2
     assert services["mocks"]["command"][:2] == ["proactive-bot", "mocks"]
     assert services["redis"]["image"].startswith("redis:")
+    assert "--appendonly" in services["redis"]["command"]  # the work queue survives a Redis restart
+
+
+def test_workers_share_the_bots_configuration() -> None:
+    from bot.settings import Settings
+
+    services = _compose()["services"]
+    bot, worker = (Settings.from_env({k: str(v) for k, v in services[s]["environment"].items()})
+                   for s in ("bot", "worker"))
+    assert worker.with_(worker_concurrency=bot.worker_concurrency) == bot
+    assert worker.worker_concurrency > 0
 
 
 def test_bot_is_configured_for_every_gateway_and_real_redis() -> None:

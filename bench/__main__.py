@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import shlex
@@ -49,6 +50,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--daily", type=int, default=1450, help="offers per simulated day (530 000 a year / 365)")
     p.add_argument("--tick-minutes", type=float, default=15.0, help="simulated minutes the clock moves at once")
     p.add_argument("--memory-sizes", default="10000,100000", help="open dialogs for the memory figure ('' = none)")
+    p.add_argument("--workers", default="", help="also replay with this many `proactive-bot worker` processes "
+                                                  "doing the work, e.g. 1,2,4 (--runs replays each)")
     p.add_argument("--profile", action="store_true", help="one more replay under py-spy (not in the timings)")
     p.add_argument("--max-minutes", type=float, default=30.0, help="a replay stops (reported unfinished) after this")
     p.add_argument("--rerender", type=Path, help="recompute figures and Markdown from an earlier JSON, run nothing")
@@ -85,6 +88,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             probe = await probes(options, redis, tag)
             _say(f"run {i + 1}/{args.runs}: replay of {args.size} citizens")
             runs.append({"probes": probe, "replay": await replay_run(options, redis, tag)})
+        by_workers: dict[str, list[dict[str, Any]]] = {}
+        for count in (int(x) for x in _numbers(args.workers)):
+            for i in range(args.runs):
+                _say(f"replay of {args.size} citizens with {count} worker process(es), run {i + 1}/{args.runs}")
+                tag = f"{stamp[-7:-1]}w{count}r{i + 1}"
+                by_workers.setdefault(str(count), []).append(
+                    await replay_run(dataclasses.replace(options, workers=count), redis, tag))
+        meta["worker_replays"] = by_workers
         memory = []
         for n, size in enumerate(int(x) for x in _numbers(args.memory_sizes)):
             _say(f"memory: {size} open dialogs")

@@ -13,24 +13,27 @@ from typing import Any
 from redis.asyncio import Redis
 
 # Key families: the part of a key after the prefix that says what it is (ids and phones stripped).
+_TAG = r"\{s[0-9a-f]{2}\}:"  # a shard's hash tag (bot/store.py, Keys)
 _FAMILIES = (
-    (re.compile(r"^dialog:[^:]+:log$"), "dialog log (list)"),
-    (re.compile(r"^dialog:[^:]+$"), "dialog record (JSON)"),
+    (re.compile(rf"^{_TAG}dialog:[^:]+:log$"), "dialog log (list)"),
+    (re.compile(rf"^{_TAG}dialog:[^:]+$"), "dialog record (JSON)"),
     (re.compile(r"^event:"), "event id → dialog"),
     (re.compile(r"^subject:"), "subject IIN → dialog"),
     (re.compile(r"^message:"), "gateway message id → dialog"),
-    (re.compile(r"^inbound:"), "inbound message seen (7 days)"),
+    (re.compile(rf"^{_TAG}phone:[^:]+:in:"), "inbound message seen (7 days)"),
     (re.compile(r"^application:"), "application id → dialog"),
     (re.compile(r"^iin:"), "IIN index (sorted set)"),
-    (re.compile(r"^phone:\{[^}]+\}:dialogs$"), "phone's dialogs (sorted set)"),
-    (re.compile(r"^phone:\{[^}]+\}:once:"), "once-a-day marks"),
-    (re.compile(r"^phone:\{[^}]+\}$"), "phone slot (hash)"),
-    (re.compile(r"^phone:"), "phone, other"),
+    (re.compile(rf"^{_TAG}phone:[^:]+:dialogs$"), "phone's dialogs (sorted set)"),
+    (re.compile(rf"^{_TAG}phone:[^:]+:once:"), "once-a-day marks"),
+    (re.compile(rf"^{_TAG}phone:[^:]+:rate:"), "flood counters (2 minutes)"),
+    (re.compile(rf"^{_TAG}phone:[^:]+$"), "phone slot (hash)"),
+    (re.compile(rf"^{_TAG}phone:"), "phone, other"),
     (re.compile(r"^log$"), "live log feed (stream, capped)"),
-    (re.compile(r"^timers$"), "timers (sorted set)"),
-    (re.compile(r"^dialogs$"), "all dialogs (sorted set)"),
-    (re.compile(r"^index:"), "operator indexes"),
-    (re.compile(r"^(stats|status)"), "counters"),
+    (re.compile(rf"^{_TAG}timers$"), "timers (sorted set per shard)"),
+    (re.compile(rf"^{_TAG}index:dialogs$"), "all dialogs (sorted set per shard)"),
+    (re.compile(rf"^{_TAG}index:"), "operator indexes"),
+    (re.compile(rf"^{_TAG}stats"), "counters"),
+    (re.compile(r"^\{jobs\}:"), "work queue (streams)"),
 )
 
 

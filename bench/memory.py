@@ -29,6 +29,7 @@ from bot.clock import ALMATY
 from bot.engine import Engine, NewEvent
 from bot.i18n import Translator
 from bot.intake import parse_event
+from bot.packing import unpack_dialog
 from bot.settings import Settings
 from bot.store import Keys, Store
 
@@ -91,6 +92,7 @@ async def open_dialogs(engine: Engine, count: int, concurrency: int, run: str) -
     return time.perf_counter() - began
 
 
+FEED_MAXLEN = Settings().log_feed_maxlen
 Arg = list[str | int]  # literal text and identifier slots (the template's n-th identifier)
 
 
@@ -116,12 +118,14 @@ class _Template:
             last = match.end()
         return [*parts, text[last:]]
 
-    def add(self, *args: str) -> None:
-        """Append one command; a clone's identifiers have fixed lengths, so only their slots vary."""
+    def add(self, *args: str | bytes) -> None:
+        """Append one command; a clone's identifiers have fixed lengths, so only their slots vary (bytes are
+        copied as they are)."""
         sizes = [max(len(old), 12) for old in self.ids]
         self._emit(b"*%d\r\n" % len(args))
         for arg in args:
-            parts = [p.encode() if isinstance(p, str) else p for p in self.slots(arg)]
+            parts: list[bytes | int] = [arg] if isinstance(arg, bytes) else [
+                p.encode() if isinstance(p, str) else p for p in self.slots(arg)]
             size = sum(sizes[p] if isinstance(p, int) else len(p) for p in parts)
             self._emit(b"$%d\r\n" % size)
             for part in parts:
@@ -147,7 +151,7 @@ async def _snapshot(redis: Redis, prefix: str) -> list[_Template]:
     shared = re.compile(rf"^{re.escape(prefix)}:({tag}:(timers|index:.*|stats:.*)|log)$")
     keys = [_text(k) async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
     dialog_key = re.compile(rf"^{re.escape(prefix)}:{tag}:dialog:([^:]+)$")
-    templates = [_Template(json.loads(_text(await redis.get(k)))) for k in keys if dialog_key.match(k)]
+    templates = [_Template(json.loads(unpack_dialog(await redis.get(k)))) for k in keys if dialog_key.match(k)]
     timers = [(keys_of.timers(s), pair) for s in range(keys_of.shards)
               for pair in await _scored(redis, keys_of.timers(s))]
     created = {m: (key, score) for key in keys_of.index_parts("dialogs") for m, score in await _scored(redis, key)}
@@ -158,9 +162,12 @@ async def _snapshot(redis: Redis, prefix: str) -> list[_Template]:
         owner = next(owners[token] for token in re.split(r"[:{}]", key) if token in owners)
         kind = _text(await redis.type(key))
         if kind == "string":
-            owner.add("SET", key, _text(await redis.get(key)))
-        elif kind == "list":
-            owner.add("RPUSH", key, *[_text(v) for v in await redis.lrange(key, 0, -1)])
+            value = await redis.get(key)
+            # A dialog is stored compressed: its clones carry the template's bytes (the same size).
+            owner.add("SET", key, value if dialog_key.match(key) else _text(value))
+        elif kind == "list":  # a dialog's log lines are stored deflated: copied as they are
+            values = await redis.lrange(key, 0, -1)
+            owner.add("RPUSH", key, *(values if key.endswith(":log") else [_text(v) for v in values]))
         elif kind == "hash":
             fields = (await redis.hgetall(key)).items()
             owner.add("HSET", key, *[_text(x) for kv in fields for x in kv])
@@ -174,8 +181,9 @@ async def _snapshot(redis: Redis, prefix: str) -> list[_Template]:
         for timers_key, (member, due) in timers:
             if member.startswith(template.dialog_id):
                 template.add("ZADD", timers_key, repr(due), member)
-        for line in await redis.lrange(keys_of.dialog_log(template.dialog_id), 0, -1):
-            template.add("XADD", keys_of.log_feed(), "MAXLEN", "~", "100000", "*", "record", _text(line))
+        for record in await Store(redis, prefix).dialog_log(template.dialog_id):  # whole, as the feed has them
+            template.add("XADD", keys_of.log_feed(), "MAXLEN", "~", str(FEED_MAXLEN), "*", "record",
+                         json.dumps(record, ensure_ascii=False, separators=(",", ":")))
     return templates
 
 

@@ -8,8 +8,9 @@ from bench.ceiling import ceiling
 from bench.measure import spread
 
 YEAR_OFFERS = 530_000
-MULTI_WORKER_NOTE = ("2 and 4 workers: not measurable yet; the bot has no multi-worker mode (issue 5). "
-                     "Only the single-process figure is real.")
+MULTI_WORKER_NOTE = ("'1': the system's own process does the work (as `proactive-bot dev`); with --workers, "
+                     "see completed_dialogs_per_second_by_worker_processes: that many `proactive-bot worker` "
+                     "processes do it, the system's process only answers HTTP and runs the mocks and the clock.")
 
 
 def _level(run: dict[str, Any], rate: float) -> dict[str, Any] | None:
@@ -57,7 +58,17 @@ def summarise(runs: list[dict[str, Any]], memory: list[dict[str, Any]], bench: d
         "reply_to_next_sms_ms_in_replay": {q: over([r["reply_latency"][q] for r in replays])
                                            for q in ("p50", "p95", "p99")},
         "max_replies_per_second_p99_under_goal": over([_max_rate(r, goal_ms) for r in runs]),
-        "completed_dialogs_per_second": {"1": over(completed), "2": None, "4": None, "note": MULTI_WORKER_NOTE},
+        "completed_dialogs_per_second": {"1": over(completed), "note": MULTI_WORKER_NOTE},
+        "completed_dialogs_per_second_by_worker_processes": {
+            count: {"completed_per_second": over([r["completed_per_second"] for r in replays_n]),
+                    "cpu_ms_per_dialog_system": over([_per(r["server"]["cpu_seconds"] * 1000, r["completed"])
+                                                      for r in replays_n]),
+                    "cpu_ms_per_dialog_workers": over([_per(r["server"]["workers_cpu_seconds"] * 1000, r["completed"])
+                                                       for r in replays_n]),
+                    "redis_cpu_ms_per_dialog": over([_per(r["redis_cpu_seconds"] * 1000, r["completed"])
+                                                     for r in replays_n]),
+                    "all_in_status": all(r["verify"].get("ok", True) for r in replays_n)}
+            for count, replays_n in meta.get("worker_replays", {}).items()},
         "year_replay_minutes_projected": over([YEAR_OFFERS / c / 60 if c else None for c in completed]),
         "replay_wall_seconds": over([r["wall_seconds"] for r in replays]),
         "replay_share_in_clock_moves": over([_per(r["clock_seconds"], r["wall_seconds"]) for r in replays]),
@@ -162,7 +173,12 @@ def markdown(doc: dict[str, Any]) -> str:
             _row("highest offered reply rate with p99 ≤ goal", f["max_replies_per_second_p99_under_goal"],
                  "replies/s", 0),
             _row("completed dialogs per second, 1 worker", f["completed_dialogs_per_second"]["1"], "dialogs/s"),
-            "| completed dialogs per second, 2 and 4 workers | — | — | waits for issue 5 (no multi-worker mode) |",
+            *(_row(f"completed dialogs per second, {n} worker process(es)",
+                   w["completed_per_second"], "dialogs/s")
+              for n, w in f.get("completed_dialogs_per_second_by_worker_processes", {}).items()),
+            *(_row(f"  CPU per dialog with {n}: front (HTTP, mocks, clock) / workers", w["cpu_ms_per_dialog_system"],
+                   f"ms / {_n(w['cpu_ms_per_dialog_workers']['median'], 2)} ms", 2)
+              for n, w in f.get("completed_dialogs_per_second_by_worker_processes", {}).items()),
             _row("530 000 offers replayed at that rate", f["year_replay_minutes_projected"], "minutes (linear)"),
             _row("replay wall time", f["replay_wall_seconds"], "s"),
             _row("share of replay wall time inside clock moves (timers)", f["replay_share_in_clock_moves"], "", 2),

@@ -39,6 +39,7 @@ class Options:
     target_rate: float = 200.0
     experiments: tuple[str, ...] = ()
     out: Path = Path("bench/results")
+    workers: int = 0  # worker processes for the replay (0: the system's own process does the work)
 
 
 def _session(concurrency: int) -> aiohttp.ClientSession:
@@ -53,6 +54,7 @@ def _deltas(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
             "redis_round_trips": after["redis_round_trips"] - before["redis_round_trips"],
             "steps": steps, "step_total": sum(steps.values()),
             "cpu_seconds": after["cpu_user"] + after["cpu_system"] - before["cpu_user"] - before["cpu_system"],
+            "workers_cpu_seconds": after.get("workers_cpu", 0) - before.get("workers_cpu", 0),
             "sms_sent": after["sms_sent"] - before["sms_sent"]}
 
 
@@ -119,8 +121,9 @@ async def probes(options: Options, redis: Redis, run: str) -> dict[str, Any]:
 async def replay_run(options: Options, redis: Redis, run: str, *, profile_to: Path | None = None) -> dict[str, Any]:
     """The year's traffic at its daily density through a fresh system; figures, checks and key memory."""
     citizens = population(options.size, run=run, start=START, daily=options.daily, seed=7)
-    system = await start_system(options.redis_url, START, tag=f"{run}-replay", experiments=options.experiments)
-    result: dict[str, Any] = {"citizens": len(citizens), "daily": options.daily,
+    system = await start_system(options.redis_url, START, tag=f"{run}-replay", experiments=options.experiments,
+                                workers=options.workers)
+    result: dict[str, Any] = {"citizens": len(citizens), "daily": options.daily, "workers": options.workers,
                               "simulated_days": max(c.at for c in citizens) / 86400 + 4 if citizens else 0}
     sampler = None
     try:

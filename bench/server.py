@@ -72,11 +72,21 @@ def _count_steps(system: DevSystem) -> None:
         setattr(engine, name, counted)
 
 
-def stats(system: DevSystem) -> dict[str, Any]:
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of another process (/proc/<pid>/stat), 0 when it is gone."""
+    try:
+        fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stats(system: DevSystem, workers: list[asyncio.subprocess.Process]) -> dict[str, Any]:
     """What the load generator reads between phases: counters, CPU seconds and the mocks' totals."""
     times = os.times()
     gateway, backend = system.gateway, system.backend
     return {
+        "workers_cpu": sum(_cpu_of(w.pid) for w in workers), "workers": len(workers),
         "redis_commands": COUNTS["redis_commands"], "redis_round_trips": COUNTS["redis_round_trips"],
         "steps": {k.removeprefix("step:"): v for k, v in COUNTS.items() if k.startswith("step:")},
         "cpu_user": times.user, "cpu_system": times.system,
@@ -87,12 +97,35 @@ def stats(system: DevSystem) -> dict[str, Any]:
     }
 
 
-async def serve(redis_url: str, prefix: str, clock_start: dt.datetime, experiments: list[str]) -> None:
+async def start_workers(count: int, redis_url: str, prefix: str, url: str) -> list[asyncio.subprocess.Process]:
+    """`count` `proactive-bot worker` processes doing this system's queued work (the timers stay with its
+    simulated clock: they poll none, and each job carries its own instant)."""
+    env = {**os.environ, "REDIS_URL": redis_url, "KEY_PREFIX": prefix, "PUBLIC_URL": url,
+           "SMS_GATEWAY_URL": f"{url}/mock/sms", "EGOV_URL": f"{url}/mock/egov",
+           "ASSIGNMENT_URL": f"{url}/mock/assignment", "POLL_TIMERS": "0", "TELEGRAM_TOKEN": "",
+           "WORKER_CONCURRENCY": "32", "LOG_LEVEL": "WARNING"}
+    binary = os.path.join(os.path.dirname(sys.executable), "proactive-bot")
+    workers = []
+    for _ in range(count):
+        workers.append(await asyncio.create_subprocess_exec(
+            binary, "worker", env=env, stdout=asyncio.subprocess.PIPE, stderr=None))
+    for worker in workers:
+        assert worker.stdout is not None
+        await worker.stdout.readline()  # "proactive-bot worker doing queued work…": it is reading the queue
+    return workers
+
+
+async def serve(redis_url: str, prefix: str, clock_start: dt.datetime, experiments: list[str],
+                workers: int = 0) -> None:
     """Start the dev system, announce it, answer commands until `quit` or end of input."""
     redis = counting_redis(redis_url, blocking=experiments_module.POOL_EXPERIMENT in experiments)
-    system = await start_dev(port=0, clock_start=clock_start, redis=redis, settings=Settings(key_prefix=prefix))
+    # With worker processes, this one only answers HTTP, queues, runs the mocks and the simulated clock.
+    settings = Settings(key_prefix=prefix, worker_concurrency=0 if workers else 16)
+    system = await start_dev(port=0, clock_start=clock_start, redis=redis, settings=settings)
     _count_steps(system)
-    print(json.dumps({"url": system.url, "pid": os.getpid()}), flush=True)
+    processes = await start_workers(workers, redis_url, prefix, system.url) if workers else []
+    print(json.dumps({"url": system.url, "pid": os.getpid(), "worker_pids": [p.pid for p in processes]}),
+          flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -100,9 +133,12 @@ async def serve(redis_url: str, prefix: str, clock_start: dt.datetime, experimen
         while line := (await reader.readline()).decode().strip():
             if line == "quit":
                 break
-            answer = stats(system) if line == "stats" else {"error": f"unknown command {line!r}"}
+            answer = stats(system, processes) if line == "stats" else {"error": f"unknown command {line!r}"}
             print(json.dumps(answer), flush=True)
     finally:
+        for worker in processes:
+            worker.terminate()
+            await worker.wait()
         await system.stop()
         await redis.aclose()
     print(json.dumps({"stopped": True}), flush=True)
@@ -116,6 +152,7 @@ def main() -> None:
     parser.add_argument("--clock-start", required=True)
     parser.add_argument("--log-level", default="INFO", help="INFO as `serve` runs; the lines go to /dev/null")
     parser.add_argument("--experiment", action="append", default=[], help="a bench-only patch (bench.experiments)")
+    parser.add_argument("--workers", type=int, default=0, help="worker processes doing the queued work (0: this one)")
     args = parser.parse_args()
     # The production handler (masking filter, formatter) at the production level: its cost is part of a step.
     setup_logging(args.log_level, stream=open(os.devnull, "w", encoding="utf-8"))
@@ -123,7 +160,7 @@ def main() -> None:
     problems.setLevel(logging.WARNING)
     logging.getLogger().addHandler(problems)
     experiments_module.apply(args.experiment)
-    asyncio.run(serve(args.redis_url, args.prefix, parse_instant(args.clock_start), args.experiment))
+    asyncio.run(serve(args.redis_url, args.prefix, parse_instant(args.clock_start), args.experiment, args.workers))
 
 
 if __name__ == "__main__":

@@ -58,12 +58,12 @@ async def _json_line(process: asyncio.subprocess.Process) -> dict[str, Any]:
 
 
 async def start_system(redis_url: str, clock_start: dt.datetime, *, log_level: str = "INFO",
-                       tag: str = "run", experiments: tuple[str, ...] = ()) -> SystemUnderTest:
+                       tag: str = "run", experiments: tuple[str, ...] = (), workers: int = 0) -> SystemUnderTest:
     """Launch `python -m bench.server` with a fresh key prefix and wait until it serves."""
     prefix = f"pbbench:{tag}:{uuid.uuid4().hex[:8]}"
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.server", "--redis-url", redis_url, "--prefix", prefix,
-        "--clock-start", clock_start.isoformat(), "--log-level", log_level,
+        "--clock-start", clock_start.isoformat(), "--log-level", log_level, "--workers", str(workers),
         *(arg for name in experiments for arg in ("--experiment", name)),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )

@@ -52,6 +52,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         session = aiohttp.ClientSession()
         store = Store(client, settings.key_prefix, shards=settings.shards,
                       log_retention_seconds=settings.log_retention_days * 86400,
+                      log_feed_maxlen=settings.log_feed_maxlen,
                       lock_seconds=settings.phone_lock_seconds)
         work_clock = JobClock(clock)  # inside a job: the instant it was accepted
         sms = SmsChannel(session, settings.sms_gateway_url, settings.sms_sender, settings.http_timeout_seconds)

@@ -349,11 +349,14 @@ class Engine:
                 await self.commit(step)
 
     async def _reported_dialog(self, report: DeliveryReport) -> Dialog | None:
-        """The dialog a report is about: named by our client id, else found by the provider's message id."""
+        """The dialog a report is about, named by our client id (`<dialog id>-<n>`), which every report echoes.
+
+        No key maps the provider's ids to dialogs: one per SMS, kept for ever, was a tenth of a dialog's memory.
+        """
         dialog = await self.store.load(dialog_id_of(report.client_id)) if report.client_id else None
         if dialog is None:
-            dialog_id = await self.store.lookup(self.store.keys.message(report.provider_message_id))
-            dialog = await self.store.load(dialog_id) if dialog_id else None
+            log.warning("delivery report %s names no dialog of ours (client id %s): ignored",
+                        report.provider_message_id, report.client_id)
         return dialog
 
     # ---- decisions --------------------------------------------------------------------------------------
@@ -385,6 +388,7 @@ class Engine:
     # ---- timers ------------------------------------------------------------------------------------------
 
     async def fire_timer(self, dialog_id: str, kind: str) -> None:
+        """Fire a dialog's start ("start"), or every other timer of it that is due now ("due"), in due order."""
         dialog = await self.store.load(dialog_id)
         if dialog is None:
             await self.store.drop_timer(dialog_id, kind)
@@ -392,25 +396,27 @@ class Engine:
         async with self.store.phone_lock(dialog.msisdn):
             loaded = await self.store.load(dialog_id)
             assert loaded is not None
-            due = loaded.timers.get(kind)
             now = self.clock.now()
-            if due is None:
+            mine = {k: v for k, v in loaded.timers.items() if (k == "start") == (kind == "start")}
+            due = sorted((v, k) for k, v in mine.items() if from_iso(v) <= now)
+            if not mine:
                 await self.store.drop_timer(dialog_id, kind)
                 return
-            if from_iso(due) > now:
+            if not due:
                 # The sorted set disagrees with the dialog (it cannot after an atomic save, but a hand edit
                 # could): rewrite the score rather than let the clock spin on a timer that will not fire.
                 await self.store.save(loaded, {})
                 return
             step = self.step(loaded, proactive=True)
-            del loaded.timers[kind]
-            step.extra_log.append({"type": "timer", "kind": kind, "due": due,
-                                   "lag_seconds": round((now - from_iso(due)).total_seconds(), 3)})
-            if kind == "start":
-                await self._start(step)
-            elif kind in ("remind", "expire", "flag_no_account", "overdue"):
-                self.fire(step, kind)
-            # "outbox": nothing to decide; held or retried messages go out in _finish.
+            for at, name in due:
+                del loaded.timers[name]
+                step.extra_log.append({"type": "timer", "kind": name, "due": at,
+                                       "lag_seconds": round((now - from_iso(at)).total_seconds(), 3)})
+                if name == "start":
+                    await self._start(step)
+                elif name in ("remind", "expire", "flag_no_account", "overdue"):
+                    self.fire(step, name)
+                # "outbox": nothing to decide; held or retried messages go out in finish.
             await self.finish(step)
 
 

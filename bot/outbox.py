@@ -108,7 +108,6 @@ class Outbox:
         dialog.outbox.remove(item)
         if line is not None:
             line.update(status="sent", sent_at=iso(self.clock.now()), provider_id=receipt.provider_message_id)
-        step.lookup_keys.append((self.store.keys.message(receipt.provider_message_id), dialog.dialog_id, None))
 
     async def _submit(self, step: Step, item: dict[str, Any]) -> None:
         dialog = step.dialog

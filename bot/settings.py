@@ -61,6 +61,9 @@ class Settings:
     timer_lease_seconds: float = 120.0
     # The dialog log: per-dialog records kept this long (the record of a benefit outlives the dialog).
     log_retention_days: int = 400
+    # The live feed that `proactive-bot logs -f` and the console tail: the newest this many records (each
+    # dialog's own log is kept whole, above). 10 000 is minutes of a busy day; each record is ~250 bytes.
+    log_feed_maxlen: int = 10_000
     # Telegram: off without a token (`serve` takes it from TELEGRAM_TOKEN only; dev talks to the mock).
     telegram_token: str | None = "dev-token"
     # Telegram echoes this in X-Telegram-Bot-Api-Secret-Token on every webhook call (set with setWebhook).
@@ -82,7 +85,8 @@ class Settings:
         for name in (
             "answer_window_hours", "reminder_after_hours", "bank_flag_after_hours", "decision_working_days",
             "extension_calendar_days", "max_unclear_replies", "max_bank_errors", "event_clock_skew_seconds",
-            "log_retention_days", "inbound_per_minute", "shards", "worker_concurrency", "job_max_deliveries",
+            "log_retention_days", "log_feed_maxlen", "inbound_per_minute", "shards", "worker_concurrency",
+            "job_max_deliveries",
         ):
             if name.upper() in env:
                 values[name] = int(env[name.upper()])

@@ -18,6 +18,8 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import WatchError
 
 from bot.clock import almaty_date
+from bot.domain.masking import mask_msisdn
+from bot.packing import pack_dialog, pack_line, unpack_dialog, unpack_line
 from dialogs.model import Dialog, from_iso
 
 DAY_STATS_SECONDS = 40 * 86400
@@ -44,7 +46,7 @@ class Keys:
     A phone and all its dialogs belong to one shard (crc32 of the number, modulo `shards`), and every key of
     that shard carries its hash tag `{sNN}`, so one step's transaction (dialog, its log, phone slot, timers,
     indexes, counters) touches one hash slot. Keys named by an outside identifier (event, subject, IIN,
-    application, message, Telegram user) are single-key lookups written outside that transaction, and the
+    application, Telegram user) are single-key lookups written outside that transaction, and the
     job streams share the tag `{jobs}`. The shard count is fixed for the life of a deployment's data.
     """
 
@@ -126,9 +128,6 @@ class Keys:
     def application(self, application_id: str) -> str:
         return f"{self.prefix}:application:{application_id}"
 
-    def message(self, provider_message_id: str) -> str:
-        return f"{self.prefix}:message:{provider_message_id}"
-
     def iin(self, iin: str) -> str:
         """Dialogs naming this IIN as recipient or subject (the console's exact IIN search)."""
         return f"{self.prefix}:iin:{iin}"
@@ -162,7 +161,18 @@ INBOUND_MEMORY_SECONDS = 7 * 86400
 
 
 def _timer_member(dialog_id: str, kind: str) -> str:
-    return f"{dialog_id}|{kind}"
+    """A dialog has one entry for all its timers (due at the earliest), and one for its start if it has one:
+    at the same instant, held messages go out before held dialogs start (see TimerFeed.fire_due)."""
+    return f"{dialog_id}|start" if kind == "start" else dialog_id
+
+
+def _timer_entries(dialog_id: str, timers: dict[str, str]) -> dict[str, float]:
+    """Sorted-set members and scores for a dialog's timers."""
+    entries: dict[str, float] = {}
+    for kind, due in timers.items():
+        member, score = _timer_member(dialog_id, kind), from_iso(due).timestamp()
+        entries[member] = min(score, entries.get(member, score))
+    return entries
 
 
 # Delete a key only while it still holds the value we wrote (a claim we give back).
@@ -183,7 +193,7 @@ class Store:
     """The bot's persistence: dialogs, indexes, phone slots and timers."""
 
     def __init__(self, redis: Redis, prefix: str = "pb", *, shards: int = 16,
-                 log_retention_seconds: int = 400 * 86400, log_feed_maxlen: int = 100_000,
+                 log_retention_seconds: int = 400 * 86400, log_feed_maxlen: int = 10_000,
                  lock_seconds: float = 60) -> None:
         if not 1 <= shards <= MAX_SHARDS:
             raise ValueError(f"shards must be 1-{MAX_SHARDS}")
@@ -221,7 +231,7 @@ class Store:
         except ValueError:
             return None  # not an id we made: no such dialog
         raw = await self.redis.get(key)
-        return Dialog.from_json(raw) if raw is not None else None
+        return Dialog.from_json(unpack_dialog(raw)) if raw is not None else None
 
     async def load_many(self, dialog_ids: list[str]) -> list[Dialog]:
         """The dialogs that exist, in the order asked; one MGET per shard (a multi-key command stays in a slot)."""
@@ -234,7 +244,8 @@ class Store:
                                          for ids in by_shard.values()))
         found: dict[str, Dialog] = {}
         for ids, raws in zip(by_shard.values(), answers, strict=True):
-            found.update({d: Dialog.from_json(r) for d, r in zip(ids, raws, strict=True) if r is not None})
+            found.update({d: Dialog.from_json(unpack_dialog(r))
+                          for d, r in zip(ids, raws, strict=True) if r is not None})
         return [found[d] for d in dialog_ids if d in found]
 
     async def create(self, dialog: Dialog, subject_keys: list[str]) -> tuple[bool, str | None, str | None]:
@@ -335,11 +346,15 @@ class Store:
         self._tell(log)
 
     def _append_log(self, pipe: Any, dialog: Dialog, records: list[dict[str, Any]]) -> None:
-        """Per-dialog JSON lines (kept `log_retention_seconds`) and the counters they move."""
+        """Per-dialog JSON lines (kept `log_retention_seconds`) and the counters they move.
+
+        A dialog's own lines leave out what every one of them would repeat (its id, service and masked phone):
+        `dialog_log` puts it back. The live feed keeps whole records.
+        """
         key = self.keys.dialog_log(dialog.dialog_id)
         shard = dialog_shard(dialog.dialog_id)
         for record in records:
-            pipe.rpush(key, _line(record))
+            pipe.rpush(key, pack_line(_line({k: v for k, v in record.items() if k not in _SAME_IN_EVERY_LINE})))
             if record.get("type") == "status" and record["from"] != record["to"]:
                 pipe.hincrby(self.keys.status_counts(shard), record["from"], -1)
                 pipe.hincrby(self.keys.status_counts(shard), record["to"], 1)
@@ -364,7 +379,13 @@ class Store:
             key = self.keys.dialog_log(dialog_id)
         except ValueError:
             return []
-        return [json.loads(line) for line in await self.redis.lrange(key, 0, -1)]
+        lines = [json.loads(unpack_line(line)) for line in await self.redis.lrange(key, 0, -1)]
+        if not lines or all("dialog_id" in line for line in lines):
+            return lines
+        dialog = await self.load(dialog_id)
+        same = {"dialog_id": dialog_id, "service": dialog.service if dialog else None,
+                "msisdn": mask_msisdn(dialog.msisdn) if dialog else None}
+        return [{"at": line.get("at"), **same, **line} for line in lines]
 
     async def feed_last_id(self) -> str:
         """The id of the newest record in the live feed ("0-0" when it is empty): where a tail starts."""
@@ -392,7 +413,7 @@ class Store:
         await self._after(records, [])
 
     def _write(self, pipe: Any, dialog: Dialog, previous_timers: dict[str, str]) -> None:
-        pipe.set(self.keys.dialog(dialog.dialog_id), dialog.to_json())
+        pipe.set(self.keys.dialog(dialog.dialog_id), pack_dialog(dialog.to_json()))
         shard = dialog_shard(dialog.dialog_id)
         created_at = from_iso(dialog.created_at).timestamp()
         for name, member in (("flagged", bool(dialog.flags)), ("attention", bool(dialog.attention)),
@@ -401,13 +422,12 @@ class Store:
                 pipe.zadd(self.keys.index(name, shard), {dialog.dialog_id: created_at})
             else:
                 pipe.zrem(self.keys.index(name, shard), dialog.dialog_id)
-        gone = [_timer_member(dialog.dialog_id, k) for k in previous_timers if k not in dialog.timers]
+        entries = _timer_entries(dialog.dialog_id, dialog.timers)
+        gone = [m for m in _timer_entries(dialog.dialog_id, previous_timers) if m not in entries]
         if gone:
             pipe.zrem(self.keys.timers(shard), *gone)
-        if dialog.timers:
-            pipe.zadd(self.keys.timers(shard), {
-                _timer_member(dialog.dialog_id, k): from_iso(v).timestamp() for k, v in dialog.timers.items()
-            })
+        if entries:
+            pipe.zadd(self.keys.timers(shard), entries)
 
     async def forget_subjects(self, dialog: Dialog, subject_keys: list[str]) -> None:
         """A cancelled event no longer blocks a corrected one for the same person."""
@@ -575,7 +595,10 @@ class Store:
 
     async def claim_due(self, now: dt.datetime, lease_seconds: float,
                         limit: int = 100) -> list[tuple[dt.datetime, str, str]]:
-        """(due, dialog_id, kind) of timers due at `now`, earliest first, each claimed for `lease_seconds`."""
+        """(due, dialog_id, kind) of timers due at `now`, earliest first, each claimed for `lease_seconds`.
+
+        `kind` is "start" for a dialog's start, else "due": whichever of its timers are due then.
+        """
         claimed: list[tuple[dt.datetime, str, str]] = []
         for shard in range(self.keys.shards):
             key = self.keys.timers(shard)
@@ -588,6 +611,7 @@ class Store:
             taken = await self._claim_due(keys=[key], args=[now.timestamp(), lease_seconds, limit])
             for member in map(_text, taken):
                 dialog_id, _, kind = member.partition("|")
+                kind = "start" if kind == "start" else "due"
                 at = dt.datetime.fromtimestamp(scores.get(member, now.timestamp()), dt.UTC)
                 claimed.append((at, dialog_id, kind))
         claimed.sort(key=lambda timer: timer[0])
@@ -596,6 +620,9 @@ class Store:
     async def drop_timer(self, dialog_id: str, kind: str) -> None:
         with contextlib.suppress(ValueError):
             await self.redis.zrem(self.keys.timers(dialog_shard(dialog_id)), _timer_member(dialog_id, kind))
+
+
+_SAME_IN_EVERY_LINE = ("dialog_id", "service", "msisdn")
 
 
 def _line(record: dict[str, Any]) -> str:

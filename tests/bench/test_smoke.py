@@ -30,7 +30,8 @@ def _number(value: Any) -> None:
 
 def test_a_tiny_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     args = parse(["--size", "30", "--runs", "1", "--rates", "20,40", "--level-seconds", "1", "--target-rate", "20",
-                  "--memory-sizes", "40", "--out", str(tmp_path), "--redis-url", REDIS_URL, "--max-minutes", "2"])
+                  "--memory-sizes", "40", "--out", str(tmp_path), "--redis-url", REDIS_URL, "--max-minutes", "2",
+                  "--workers", "1"])
     doc = asyncio.run(main(args))
 
     written = sorted(p.suffix for p in tmp_path.iterdir())
@@ -47,7 +48,12 @@ def test_a_tiny_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     done = f["completed_dialogs_per_second"]
     _spread(done["1"])
     _number(done["1"]["median"])
-    assert done["2"] is None and done["4"] is None and "issue 5" in done["note"]
+    by_workers = f["completed_dialogs_per_second_by_worker_processes"]
+    assert set(by_workers) == {"1"} and by_workers["1"]["all_in_status"] is True
+    for key in ("completed_per_second", "cpu_ms_per_dialog_system", "cpu_ms_per_dialog_workers"):
+        _spread(by_workers["1"][key])
+        _number(by_workers["1"][key]["median"])
+    assert doc["meta"]["worker_replays"]["1"][0]["verify"]["ok"]
     for key in ("year_replay_minutes_projected", "replay_wall_seconds", "replay_share_in_clock_moves",
                 "redis_memory_bytes_per_open_dialog_via_http", "redis_memory_bytes_per_closed_dialog"):
         _spread(f[key])

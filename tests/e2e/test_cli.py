@@ -97,6 +97,7 @@ async def test_workers_fire_the_timers_of_dialogs_a_stopped_bot_left_behind() ->
     from redis.asyncio import Redis
 
     from bot.clock import ALMATY
+    from bot.packing import unpack_dialog
     from bot.store import Keys
     from tests.conftest import start_running, stop_running
     from tests.helpers import birth
@@ -130,7 +131,7 @@ async def test_workers_fire_the_timers_of_dialogs_a_stopped_bot_left_behind() ->
         finally:
             for proc, _ in workers:
                 assert await _stop(proc) == 0
-        dialog = json.loads(await redis.get(Keys(prefix).dialog(answer["dialog_id"])))
+        dialog = json.loads(unpack_dialog(await redis.get(Keys(prefix).dialog(answer["dialog_id"]))))
         assert dialog["state"] == "expired"
         await redis.aclose()
     finally:

@@ -29,7 +29,7 @@ from bot.clock import ALMATY
 from bot.engine import Engine, NewEvent
 from bot.i18n import Translator
 from bot.intake import parse_event
-from bot.packing import unpack_dialog
+from bot.packing import pack_line, unpack_dialog
 from bot.settings import Settings
 from bot.store import Keys, Store
 
@@ -183,7 +183,7 @@ async def _snapshot(redis: Redis, prefix: str) -> list[_Template]:
                 template.add("ZADD", timers_key, repr(due), member)
         for record in await Store(redis, prefix).dialog_log(template.dialog_id):  # whole, as the feed has them
             template.add("XADD", keys_of.log_feed(), "MAXLEN", "~", str(FEED_MAXLEN), "*", "record",
-                         json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+                         pack_line(json.dumps(record, ensure_ascii=False, separators=(",", ":"))))
     return templates
 
 
@@ -213,15 +213,24 @@ async def clone(redis_url: str, templates: list[_Template], count: int, batch: i
         raise RuntimeError(f"redis-cli --pipe failed: {output.decode(errors='replace')[-500:]}")
 
 
+async def _free_prefix(redis: Redis) -> str:
+    while True:
+        prefix = f"m{uuid.uuid4().hex[:3]}"
+        if not [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]:
+            return prefix
+
+
 async def memory_per_open_dialog(redis: Redis, redis_url: str, count: int, *, templates: int = 300,
                                  concurrency: int = 32, breakdown: bool = True) -> dict[str, Any]:
     """Open `count` dialogs under a fresh prefix (engine-made templates, then clones); bytes per dialog; clean up."""
-    prefix = f"pbbench:memory:{uuid.uuid4().hex[:8]}"
+    # A key prefix as short as production's (`pb`): every key carries it, so a long one would be counted in
+    # the figure (9 keys a dialog). Four characters, unique enough, checked free before use.
+    prefix = await _free_prefix(redis)
     engine = engine_for(redis, prefix)
     before = await redis_info(redis)
     made = min(count, templates)
     try:
-        seconds = await open_dialogs(engine, made, concurrency, prefix.rsplit(":", 1)[1])
+        seconds = await open_dialogs(engine, made, concurrency, prefix)
         began = time.perf_counter()
         if count > made:
             await clone(redis_url, await _snapshot(redis, prefix), count - made)

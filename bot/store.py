@@ -340,8 +340,8 @@ class Store:
                 for key, value, keep_seconds in lookups:
                     pipe.set(key, value, ex=keep_seconds)
                 for record in log:
-                    pipe.xadd(self.keys.log_feed(), {"record": _line(record)}, maxlen=self.log_feed_maxlen,
-                              approximate=True)
+                    pipe.xadd(self.keys.log_feed(), {"record": pack_line(_line(record))},
+                              maxlen=self.log_feed_maxlen, approximate=True)
                 await pipe.execute()
         self._tell(log)
 
@@ -631,7 +631,7 @@ def _line(record: dict[str, Any]) -> str:
 
 def _record(fields: dict[Any, Any]) -> dict[str, Any]:
     raw = fields.get(b"record", fields.get("record"))
-    record: dict[str, Any] = json.loads(raw or "{}")
+    record: dict[str, Any] = json.loads(unpack_line(raw) if raw else "{}")
     return record
 
 

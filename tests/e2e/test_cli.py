@@ -97,7 +97,7 @@ async def test_workers_fire_the_timers_of_dialogs_a_stopped_bot_left_behind() ->
     from redis.asyncio import Redis
 
     from bot.clock import ALMATY
-    from bot.packing import unpack_dialog
+    from bot.packing import unpack_dialog, unpack_line
     from bot.store import Keys
     from tests.conftest import start_running, stop_running
     from tests.helpers import birth
@@ -124,7 +124,7 @@ async def test_workers_fire_the_timers_of_dialogs_a_stopped_bot_left_behind() ->
                 assert entries, "no worker fired the timers within 30 s"
                 for entry_id, fields in entries[0][1]:
                     last_id = entry_id
-                    record = json.loads(fields[b"record"])
+                    record = json.loads(unpack_line(fields[b"record"]))
                     if record["type"] == "status":
                         statuses.append(record["to"])
             assert statuses == ["expired"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.http.common import STORE
+from bot.packing import unpack_line
 from tests.conftest import Running
 from tests.helpers import birth
 
@@ -26,7 +27,7 @@ async def test_every_turn_and_message_is_logged_with_the_phone_masked(running: R
     deliveries = [r["delivery"] for r in await store.dialog_log(answer["dialog_id"]) if r["type"] == "message"]
     assert "delivered" in deliveries
     feed = await running.redis.xrange(store.keys.log_feed())
-    fed = [json.loads(fields[b"record"]) for _, fields in feed]
+    fed = [json.loads(unpack_line(fields[b"record"])) for _, fields in feed]
     assert {r["dialog_id"] for r in fed} == {answer["dialog_id"]}
     assert len(fed) == len(await store.dialog_log(answer["dialog_id"]))
 

@@ -20,7 +20,7 @@ from redis.exceptions import WatchError
 from bot.clock import almaty_date
 from bot.domain.masking import mask_msisdn
 from bot.packing import pack_dialog, pack_line, unpack_dialog, unpack_line
-from dialogs.model import Dialog, from_iso
+from dialogs.model import Dialog, dialog_id_of, from_iso, iso
 
 DAY_STATS_SECONDS = 40 * 86400
 LogObserver = Callable[[list[dict[str, Any]]], None]
@@ -67,6 +67,11 @@ class Keys:
 
     def dialog_log(self, dialog_id: str) -> str:
         return f"{self.dialog(dialog_id)}:log"
+
+    def deliveries(self, dialog_id: str) -> str:
+        """Hash: client ids of this dialog's SMS reported delivered since its last save (and the field `!` while
+        its reports need a step)."""
+        return f"{self.dialog(dialog_id)}:delivered"
 
     def phone(self, msisdn: str) -> str:
         return self._phone(msisdn)
@@ -180,6 +185,15 @@ _DELETE_IF_EQUAL = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+# A delivery report without a step: marked beside the dialog and logged, unless the dialog is unknown (0) or
+# its reports need a step (0: an SMS of it failed, resends may be waiting), or it was taken already (2).
+_RECORD_DELIVERY = """
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[2], '!') == 1 then return 0 end
+if redis.call('HSETNX', KEYS[2], ARGV[1], '1') == 0 then return 2 end
+redis.call('RPUSH', KEYS[3], ARGV[2])
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]))
+return 1
+"""
 # Take the timers due at ARGV[1] out of reach for ARGV[2] seconds (their score moves to then) and return
 # them: of several pollers, one gets each timer; if its job is lost, the timer comes due again after the lease.
 _CLAIM_DUE = """
@@ -205,6 +219,7 @@ class Store:
         self.observers: list[LogObserver] = []  # told every log record once it is written (metrics)
         self._delete_if_equal = redis.register_script(_DELETE_IF_EQUAL)
         self._claim_due = redis.register_script(_CLAIM_DUE)
+        self._record_delivery = redis.register_script(_RECORD_DELIVERY)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -230,8 +245,11 @@ class Store:
             key = self.keys.dialog(dialog_id)
         except ValueError:
             return None  # not an id we made: no such dialog
-        raw = await self.redis.get(key)
-        return Dialog.from_json(unpack_dialog(raw)) if raw is not None else None
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(key)
+            pipe.hkeys(self.keys.deliveries(dialog_id))
+            raw, delivered = await pipe.execute()
+        return _dialog(raw, delivered)
 
     async def load_many(self, dialog_ids: list[str]) -> list[Dialog]:
         """The dialogs that exist, in the order asked; one MGET per shard (a multi-key command stays in a slot)."""
@@ -242,11 +260,39 @@ class Store:
         # Not one pipeline: a cluster pipeline refuses MGET; the shards' reads run side by side instead.
         answers = await asyncio.gather(*(self.redis.mget([self.keys.dialog(d) for d in ids])
                                          for ids in by_shard.values()))
+        wanted = [d for ids, raws in zip(by_shard.values(), answers, strict=True)
+                  for d, r in zip(ids, raws, strict=True) if r is not None]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for dialog_id in wanted:
+                pipe.hkeys(self.keys.deliveries(dialog_id))
+            delivered = dict(zip(wanted, await pipe.execute(), strict=True))
         found: dict[str, Dialog] = {}
         for ids, raws in zip(by_shard.values(), answers, strict=True):
-            found.update({d: Dialog.from_json(unpack_dialog(r))
-                          for d, r in zip(ids, raws, strict=True) if r is not None})
+            for d, r in zip(ids, raws, strict=True):
+                dialog = _dialog(r, delivered.get(d, []))
+                if dialog is not None:
+                    found[d] = dialog
         return [found[d] for d in dialog_ids if d in found]
+
+    async def record_delivery(self, client_id: str, at: dt.datetime) -> bool:
+        """Take a `delivered` report without a step, when nothing but the transcript's status hangs on it.
+
+        True when taken (or taken before); False when a step must take it: the dialog is unknown here, or an
+        SMS of it failed (a resend may be waiting for this very report). One script, no lock: what it writes is
+        merged into the dialog by the next load, and written into it by the next save.
+        """
+        try:
+            dialog_id = dialog_id_of(client_id)
+            keys = [self.keys.dialog(dialog_id), self.keys.deliveries(dialog_id), self.keys.dialog_log(dialog_id)]
+        except ValueError:
+            return False
+        record = {"at": iso(at), "type": "message", "direction": "out", "channel": "sms", "message_id": client_id,
+                  "delivery": "delivered"}
+        taken = int(await self._record_delivery(keys=keys, args=[client_id, pack_line(_line(record)),
+                                                                 self.log_retention_seconds]))
+        if taken == 1:
+            await self._after([{**record, "dialog_id": dialog_id}], [])
+        return taken != 0
 
     async def create(self, dialog: Dialog, subject_keys: list[str]) -> tuple[bool, str | None, str | None]:
         """Write a new dialog for its event, claiming the event_id and the subjects (children, person).
@@ -414,6 +460,16 @@ class Store:
 
     def _write(self, pipe: Any, dialog: Dialog, previous_timers: dict[str, str]) -> None:
         pipe.set(self.keys.dialog(dialog.dialog_id), pack_dialog(dialog.to_json()))
+        # The reports taken without a step are in the dialog now; while an SMS of it has failed, they need one.
+        deliveries = self.keys.deliveries(dialog.dialog_id)
+        done = [*dialog.reported]
+        if dialog.needs_report_steps:
+            pipe.hset(deliveries, "!", "1")
+        else:
+            done.append("!")
+        if done:
+            pipe.hdel(deliveries, *done)
+        dialog.reported = []
         shard = dialog_shard(dialog.dialog_id)
         created_at = from_iso(dialog.created_at).timestamp()
         for name, member in (("flagged", bool(dialog.flags)), ("attention", bool(dialog.attention)),
@@ -623,6 +679,16 @@ class Store:
 
 
 _SAME_IN_EVERY_LINE = ("dialog_id", "service", "msisdn")
+
+
+def _dialog(raw: bytes | str | None, delivered: list[Any]) -> Dialog | None:
+    if raw is None:
+        return None
+    dialog = Dialog.from_json(unpack_dialog(raw))
+    reported = [_text(field) for field in delivered if field not in (b"!", "!")]
+    if reported:
+        dialog.merge_reported(reported)
+    return dialog
 
 
 def _line(record: dict[str, Any]) -> str:

@@ -90,6 +90,9 @@ class Dialog:
     history: list[dict[str, Any]] = field(default_factory=list)
     seq: int = 0
     resolved: list[str] = field(default_factory=list)  # flags (and "undeliverable") an operator has dealt with
+    # Not stored: the delivery reports taken without a step (bot/store.py, record_delivery) that loading merged
+    # into the transcript; the next save writes them into the dialog and clears them.
+    reported: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def status(self) -> str:
@@ -111,6 +114,24 @@ class Dialog:
         self.seq += 1
         return f"{self.dialog_id}-{self.seq}"
 
+    def merge_reported(self, delivered: list[str]) -> None:
+        """Mark the SMS with these client ids delivered (reports taken without a step), to be saved."""
+        ids = set(delivered)
+        matched = set()
+        for line in self.transcript:
+            if line.get("message_id") in ids:
+                matched.add(line["message_id"])
+                if line.get("status") in ("pending", "sent"):
+                    line["status"] = "delivered"
+        # A report for a line not written yet stays beside the dialog until it is.
+        self.reported = [i for i in delivered if i in matched]
+
+    @property
+    def needs_report_steps(self) -> bool:
+        """True once an SMS of this dialog failed: its delivery reports then take a whole step (resends)."""
+        return any(line.get("status") in ("failed", "undeliverable") or "resend_of" in line
+                   for line in self.transcript) or any("resend_of" in item for item in self.outbox)
+
     def flag(self, name: str) -> None:
         """Raise a flag for operators (once)."""
         if name not in self.flags:
@@ -129,11 +150,15 @@ class Dialog:
         """The stored form."""
         # Not dataclasses.asdict: it deep-copies the whole transcript first (11 % of a step's CPU in the bench).
         # The fields are JSON values already, so the instance's own dict serialises to the same bytes.
-        return json.dumps(self.__dict__, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps({k: v for k, v in self.__dict__.items() if k != "reported"}, ensure_ascii=False,
+                          separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Dialog:
         """Load the stored form, ignoring fields that a newer version may have added."""
         data = json.loads(raw)
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = _STORED
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+_STORED = frozenset(f.name for f in dataclasses.fields(Dialog)) - {"reported"}

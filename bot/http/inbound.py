@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.channels.base import InboundFormatError
 from bot.channels.sms import SmsChannel
-from bot.http.common import JOBS, SETTINGS, errors, parse_json, read_body
+from bot.http.common import CLOCK, JOBS, SETTINGS, STORE, errors, parse_json, read_body
 from bot.work import inbound_payload, report_payload
 
 SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)
@@ -42,5 +42,9 @@ async def post_sms_status(request: web.Request) -> web.Response:
         report = request.app[SMS_CHANNEL].parse_status(data)
     except InboundFormatError as error:
         return errors(422, (error.field, "invalid", str(error)))
+    # Most reports only say an SMS arrived: taken at once, without a step, when nothing else hangs on them.
+    if report.delivered and report.client_id and await request.app[STORE].record_delivery(
+            report.client_id, request.app[CLOCK].now()):
+        return web.json_response({"accepted": True})
     done = await request.app[JOBS].run("report", report_payload(report))
     return web.json_response({"accepted": True, **({} if done is not None else {"queued": True})})

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+from bot.http.common import ENGINE
 from tests.conftest import Running
 from tests.helpers import birth
 
@@ -34,3 +38,50 @@ async def test_a_gateway_retrying_the_same_inbound_message_has_one_effect(runnin
             assert resp.status == 200
     dialog = await running.client.dialog(answer["dialog_id"])
     assert [line["direction"] for line in dialog["transcript"]] == ["out", "in", "out"]
+
+
+class CountsReportSteps:
+    """Wraps Engine.delivery_report to count the reports that took a whole step."""
+
+    def __init__(self, engine: Any) -> None:
+        self.steps = 0
+        self._inner = engine.delivery_report
+        engine.delivery_report = self
+
+    async def __call__(self, report: Any) -> None:
+        self.steps += 1
+        await self._inner(report)
+
+
+async def test_a_delivered_report_is_taken_without_a_step_and_once(running: Running) -> None:
+    counter = CountsReportSteps(running.system.runner.app[ENGINE])
+    _, answer, _ = await birth(running.client, msisdn="+77011110004")
+    await running.system.gateway.flush()
+    [sent] = [s for s in running.system.gateway.sent if s["to"] == "+77011110004"]
+    body = {"message_id": sent["message_id"], "client_id": sent["client_id"], "status": "delivered"}
+    async with running.client.session.post(f"{running.system.url}/v1/inbound/sms/status", json=body) as resp:
+        assert resp.status == 200  # the gateway repeats itself
+    assert counter.steps == 0
+    dialog = await running.client.dialog(answer["dialog_id"])
+    assert [line["status"] for line in dialog["transcript"]] == ["delivered"]
+    store = running.system.runner.app[ENGINE].store
+    records = [r for r in await store.dialog_log(answer["dialog_id"]) if r.get("delivery") == "delivered"]
+    assert len(records) == 1 and records[0]["msisdn"] == "+7701***0004"
+    # The next step writes the report into the dialog itself and clears what waited beside it.
+    assert await running.client.phone_says("+77011110004", "?") == 202
+    waiting = await running.redis.hkeys(store.keys.deliveries(answer["dialog_id"]))
+    assert sent["client_id"].encode() not in waiting  # (the re-prompt's report waits for the step after)
+    stored = await store.load(answer["dialog_id"])
+    assert stored is not None and stored.transcript[0]["status"] == "delivered"
+
+
+async def test_after_a_failed_delivery_reports_take_a_step_again(running: Running) -> None:
+    counter = CountsReportSteps(running.system.runner.app[ENGINE])
+    async with running.client.session.post(f"{running.system.url}/mock/phones/77011110005/state",
+                                           json={"reachable": False}) as resp:
+        assert resp.status == 200
+    _, answer, _ = await birth(running.client, msisdn="+77011110005")
+    await running.system.gateway.flush()
+    assert counter.steps == 1  # the failure: a step, which schedules the resend
+    store = running.system.runner.app[ENGINE].store
+    assert await store.record_delivery(f"{answer['dialog_id']}-1", dt.datetime(2026, 11, 23, tzinfo=dt.UTC)) is False

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.lock import Lock
 from redis.exceptions import WatchError
 
@@ -216,6 +217,7 @@ class Store:
         self.log_retention_seconds = log_retention_seconds
         self.log_feed_maxlen = log_feed_maxlen
         self.lock_seconds = lock_seconds
+        self.cluster = isinstance(redis, RedisCluster)
         self.observers: list[LogObserver] = []  # told every log record once it is written (metrics)
         self._delete_if_equal = redis.register_script(_DELETE_IF_EQUAL)
         self._claim_due = redis.register_script(_CLAIM_DUE)
@@ -291,7 +293,11 @@ class Store:
         taken = int(await self._record_delivery(keys=keys, args=[client_id, pack_line(_line(record)),
                                                                  self.log_retention_seconds]))
         if taken == 1:
-            await self._after([{**record, "dialog_id": dialog_id}], [])
+            fed = [{**record, "dialog_id": dialog_id}]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                self._copies(pipe, fed, [])
+                await pipe.execute()
+            self._tell(fed)
         return taken != 0
 
     async def create(self, dialog: Dialog, subject_keys: list[str]) -> tuple[bool, str | None, str | None]:
@@ -367,9 +373,10 @@ class Store:
                    lookups: list[tuple[str, str, int | None]] | None = None) -> None:
         """Write the dialog, bring its timers and indexes in line and append its log records, atomically.
 
-        `extra` keys must be in the dialog's slot (they join the transaction); `lookups` (keys named by an
-        outside identifier) and the live feed are written right after it: each is an idempotent accelerator
-        or a copy, and the transaction alone is the record.
+        `extra` keys must be in the dialog's slot (they join the transaction). `lookups` (keys named by an
+        outside identifier) and the live feed join it too on one Redis; on a cluster, where their slots differ,
+        they are written right after it: each is an idempotent accelerator or a copy, and the transaction
+        alone is the record.
         """
         async with self.redis.pipeline(transaction=True) as pipe:
             self._write(pipe, dialog, previous_timers)
@@ -377,17 +384,23 @@ class Store:
                 pipe.set(key, value, ex=keep_seconds)
             if log:
                 self._append_log(pipe, dialog, log)
+            if not self.cluster:
+                self._copies(pipe, log or [], lookups or [])
             await pipe.execute()
         await self._after(log or [], lookups or [])
 
+    def _copies(self, pipe: Any, log: list[dict[str, Any]], lookups: list[tuple[str, str, int | None]]) -> None:
+        for key, value, keep_seconds in lookups:
+            pipe.set(key, value, ex=keep_seconds)
+        for record in log:
+            pipe.xadd(self.keys.log_feed(), {"record": pack_line(_line(record))}, maxlen=self.log_feed_maxlen,
+                      approximate=True)
+
     async def _after(self, log: list[dict[str, Any]], lookups: list[tuple[str, str, int | None]]) -> None:
-        if log or lookups:
+        """The live feed and the lookups, on a cluster (one Redis wrote them in the transaction); then observers."""
+        if self.cluster and (log or lookups):
             async with self.redis.pipeline(transaction=False) as pipe:
-                for key, value, keep_seconds in lookups:
-                    pipe.set(key, value, ex=keep_seconds)
-                for record in log:
-                    pipe.xadd(self.keys.log_feed(), {"record": pack_line(_line(record))},
-                              maxlen=self.log_feed_maxlen, approximate=True)
+                self._copies(pipe, log, lookups)
                 await pipe.execute()
         self._tell(log)
 
@@ -455,6 +468,8 @@ class Store:
         """Log records that change no dialog state (an operator's look at personal data, say)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             self._append_log(pipe, dialog, records)
+            if not self.cluster:
+                self._copies(pipe, records, [])
             await pipe.execute()
         await self._after(records, [])
 

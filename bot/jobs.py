@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot.clock import Clock
-from bot.domain.masking import scrub
+from bot.domain.masking import scrub, scrub_all
 from bot.store import Keys
 
 log = logging.getLogger("bot.jobs")
@@ -198,7 +198,7 @@ class JobQueue:
             out.append({"id": _text(entry_id), "kind": f.get("kind"), "error": scrub(f.get("error", "")),
                         "deliveries": int(f.get("deliveries") or 0), "dead_at": f.get("dead_at"),
                         "accepted_at": _iso(float(f.get("at") or 0)),
-                        "payload": _masked(json.loads(f.get("payload") or "{}"))})
+                        "payload": scrub_all(json.loads(f.get("payload") or "{}"))})
         return out
 
     async def replay(self, dead_id: str) -> dict[str, Any] | None:
@@ -408,16 +408,6 @@ async def _entry(redis: Redis, key: str, entry_id: str) -> dict[str, str] | None
 
 def _fields(raw: Any) -> dict[str, str]:
     return {_text(k): _text(v) for k, v in raw.items()}
-
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, list):
-        return [_masked(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
-    return value
 
 
 def _iso(timestamp: float) -> str:

@@ -103,7 +103,7 @@ class Keys:
         return f"{self._phone(msisdn)}:telegram"
 
     def timers(self, shard: int) -> str:
-        """Sorted set of `dialog_id|kind` by due instant, one per shard."""
+        """Sorted set of dialogs by their earliest due timer (and `dialog_id|start` by its start), one per shard."""
         return f"{self._tag(shard)}:timers"
 
     def index(self, name: str, shard: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 _E164_RE = re.compile(r"\+[0-9]{9,15}")
 _SEP = r"[ \-\u00a0]?"  # one optional space, dash or non-breaking space between IBAN characters
@@ -67,6 +68,17 @@ def scrub(text: str) -> str:
     text = _IBAN_RE.sub(_mask_iban_match, text)
     text = _IIN_RE.sub(lambda m: mask_iin(m.group()), text)
     return _PHONE_RE.sub(_mask_phone_match, text)
+
+
+def scrub_all(value: Any) -> Any:
+    """`value` with every string in it scrubbed, at any depth (JSON values: records, payloads, decisions)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [scrub_all(v) for v in value]
+    if isinstance(value, dict):
+        return {k: scrub_all(v) for k, v in value.items()}
+    return value
 
 
 class PersonalDataFilter(logging.Filter):

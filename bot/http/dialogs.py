@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.domain.masking import mask_iban, mask_msisdn, scrub
+from bot.domain.masking import mask_iban, mask_msisdn, scrub, scrub_all
 from bot.domain.phone import PhoneError, parse_msisdn
 from bot.http.common import STORE, errors, operator_ok, unauthorized
 from dialogs.model import PUBLIC_STATUS, SERVICES, Dialog
@@ -19,18 +19,6 @@ PUBLIC_STATUSES = frozenset({
 MAX_SCAN = 5000
 
 
-def _scrubbed(value: Any) -> Any:
-    """`value` with every string scrubbed of IINs, phones and IBANs, at any depth: the backend's decision
-    names each person by IIN (`benefits[].person_iin`), and what is stored as received is shown masked."""
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, list):
-        return [_scrubbed(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _scrubbed(v) for k, v in value.items()}
-    return value
-
-
 def dialog_view(d: Dialog) -> dict[str, Any]:
     """The operator's view of a dialog (CONTRACT.md), every personal datum masked."""
     bank = None
@@ -40,8 +28,9 @@ def dialog_view(d: Dialog) -> dict[str, Any]:
         "dialog_id": d.dialog_id, "event_id": d.event_id, "service": d.service, "status": d.status,
         "language": d.language, "msisdn": mask_msisdn(d.msisdn), "created_at": d.created_at,
         "offer_sent_at": d.offer_sent_at, "expires_at": d.expires_at,
-        "consent": _scrubbed(d.consent), "bank_account": bank, "application": _scrubbed(d.application),
-        "decision": _scrubbed(d.decision),
+        # The backend's decision names each person by IIN (`benefits[].person_iin`): shown masked at any depth.
+        "consent": scrub_all(d.consent), "bank_account": bank, "application": scrub_all(d.application),
+        "decision": scrub_all(d.decision),
         "flags": list(d.flags), "duplicate_of": d.duplicate_of, "cancelled_by": d.cancelled_by,
         "close_reason": d.close_reason,
         "transcript": [

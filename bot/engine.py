@@ -18,7 +18,7 @@ from bot.operators import OperatorDesk
 from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.step import Step
-from bot.store import INBOUND_MEMORY_SECONDS, Store
+from bot.store import INBOUND_MEMORY_SECONDS, Store, index_marks
 from dialogs.conversation import Context, Conversation
 from dialogs.interpret import interpret
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
@@ -72,8 +72,9 @@ class Engine:
     async def commit(self, step: Step) -> None:
         _keep_outbox_armed(step.dialog, self.clock.now())
         await self.store.save(step.dialog, step.saved_timers, step.extra_keys, step.journal(self.clock.now()),
-                              step.lookup_keys)
+                              step.lookup_keys, step.saved_marks)
         step.saved_timers = dict(step.dialog.timers)
+        step.saved_marks = index_marks(step.dialog)
         step.extra_keys = []
         step.lookup_keys = []
 

@@ -36,9 +36,14 @@ class Outbox:
         self._fire = fire
 
     async def run(self, step: Step) -> None:
-        """Send what the step decided, in order, saving after each; failures are retried later with backoff."""
+        """Send what the step decided, in order, then save once; failures are retried later with backoff.
+
+        Not a save after each send: the step's decision was saved with its `outbox` timer before the first,
+        so if we stop half-way the timer sends it all again under the same client ids, and the gateway and the
+        backend drop what they already took.
+        """
         dialog = step.dialog
-        progressed = True
+        progressed, worked = True, False
         while progressed:
             progressed = False
             now = self.clock.now()
@@ -50,8 +55,7 @@ class Outbox:
                     await self._send_message(step, item)
                 else:
                     await self._submit(step, item)
-                progressed = True
-                await self._commit(step)
+                progressed = worked = True
                 break
         pending = [from_iso(i.get("retry_at") or i["hold_until"]) for i in dialog.outbox
                    if i.get("retry_at") or i.get("hold_until")]
@@ -59,7 +63,7 @@ class Outbox:
             dialog.timers["outbox"] = iso(min(pending))
         else:
             dialog.timers.pop("outbox", None)
-        if dialog.timers != step.saved_timers:
+        if worked or dialog.timers != step.saved_timers:
             await self._commit(step)
 
     def _retry_or_give_up(self, step: Step, item: dict[str, Any], error: SendError,

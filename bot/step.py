@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from bot.domain.masking import mask_msisdn
+from bot.store import index_marks
 from dialogs.conversation import Conversation
 from dialogs.model import PUBLIC_STATUS, Dialog, iso
 
@@ -17,6 +18,7 @@ class Step:
         self.dialog = dialog
         self.conversation = conversation
         self.saved_timers = dict(dialog.timers)
+        self.saved_marks = index_marks(dialog)  # so that a save writes only the indexes that changed
         self.extra_keys: list[tuple[str, str, int | None]] = []  # key, value, seconds to keep (None: always)
         # Keys named by an outside identifier (application, provider message id): written after the commit.
         self.lookup_keys: list[tuple[str, str, int | None]] = []

@@ -370,7 +370,8 @@ class Store:
     async def save(self, dialog: Dialog, previous_timers: dict[str, str],
                    extra: list[tuple[str, str, int | None]] | None = None,
                    log: list[dict[str, Any]] | None = None,
-                   lookups: list[tuple[str, str, int | None]] | None = None) -> None:
+                   lookups: list[tuple[str, str, int | None]] | None = None,
+                   previous_marks: Marks | None = None) -> None:
         """Write the dialog, bring its timers and indexes in line and append its log records, atomically.
 
         `extra` keys must be in the dialog's slot (they join the transaction). `lookups` (keys named by an
@@ -379,7 +380,7 @@ class Store:
         alone is the record.
         """
         async with self.redis.pipeline(transaction=True) as pipe:
-            self._write(pipe, dialog, previous_timers)
+            self._write(pipe, dialog, previous_timers, previous_marks)
             for key, value, keep_seconds in extra or []:
                 pipe.set(key, value, ex=keep_seconds)
             if log:
@@ -473,31 +474,36 @@ class Store:
             await pipe.execute()
         await self._after(records, [])
 
-    def _write(self, pipe: Any, dialog: Dialog, previous_timers: dict[str, str]) -> None:
+    def _write(self, pipe: Any, dialog: Dialog, previous_timers: dict[str, str],
+               previous_marks: Marks | None = None) -> None:
+        """The dialog and what is derived from it; with the timers and marks it was loaded with, only what
+        changed (None: everything)."""
         pipe.set(self.keys.dialog(dialog.dialog_id), pack_dialog(dialog.to_json()))
+        marks = index_marks(dialog)
+        changed = [previous_marks is None or previous_marks[i] != marks[i] for i in range(len(marks))]
+        shard = dialog_shard(dialog.dialog_id)
+        created_at = from_iso(dialog.created_at).timestamp()
+        for name, member, write in zip(("flagged", "attention", "overdue"), marks, changed, strict=False):
+            if write and member:
+                pipe.zadd(self.keys.index(name, shard), {dialog.dialog_id: created_at})
+            elif write:
+                pipe.zrem(self.keys.index(name, shard), dialog.dialog_id)
         # The reports taken without a step are in the dialog now; while an SMS of it has failed, they need one.
         deliveries = self.keys.deliveries(dialog.dialog_id)
         done = [*dialog.reported]
-        if dialog.needs_report_steps:
+        if changed[3] and marks[3]:
             pipe.hset(deliveries, "!", "1")
-        else:
+        elif changed[3]:
             done.append("!")
         if done:
             pipe.hdel(deliveries, *done)
         dialog.reported = []
-        shard = dialog_shard(dialog.dialog_id)
-        created_at = from_iso(dialog.created_at).timestamp()
-        for name, member in (("flagged", bool(dialog.flags)), ("attention", bool(dialog.attention)),
-                             ("overdue", "decision_overdue" in dialog.flags)):
-            if member:
-                pipe.zadd(self.keys.index(name, shard), {dialog.dialog_id: created_at})
-            else:
-                pipe.zrem(self.keys.index(name, shard), dialog.dialog_id)
         entries = _timer_entries(dialog.dialog_id, dialog.timers)
-        gone = [m for m in _timer_entries(dialog.dialog_id, previous_timers) if m not in entries]
+        before = _timer_entries(dialog.dialog_id, previous_timers)
+        gone = [m for m in before if m not in entries]
         if gone:
             pipe.zrem(self.keys.timers(shard), *gone)
-        if entries:
+        if entries and (entries != before or previous_marks is None):
             pipe.zadd(self.keys.timers(shard), entries)
 
     async def forget_subjects(self, dialog: Dialog, subject_keys: list[str]) -> None:
@@ -694,6 +700,16 @@ class Store:
 
 
 _SAME_IN_EVERY_LINE = ("dialog_id", "service", "msisdn")
+
+
+Marks = tuple[bool, bool, bool, bool]
+
+
+def index_marks(dialog: Dialog) -> Marks:
+    """What the shard's indexes and the delivery marker hold of a dialog: flagged, in the operators' queue,
+    decision overdue, its reports need a step."""
+    return (bool(dialog.flags), bool(dialog.attention), "decision_overdue" in dialog.flags,
+            dialog.needs_report_steps)
 
 
 def _dialog(raw: bytes | str | None, delivered: list[Any]) -> Dialog | None:

@@ -6,21 +6,10 @@ None of this changes bot/, dialogs/ or gateway_mocks/: each patch replaces one a
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 
-from dialogs.model import Dialog
 from gateway_mocks.sms import SmsGateway
-
-
-def shallow_json() -> None:
-    """Dialog.to_json without dataclasses.asdict (which deep-copies the transcript): same bytes, less work."""
-
-    def to_json(self: Dialog) -> str:
-        return json.dumps(self.__dict__, ensure_ascii=False, separators=(",", ":"))
-
-    Dialog.to_json = to_json  # type: ignore[method-assign]
 
 
 def no_delivery_reports() -> None:
@@ -44,7 +33,6 @@ def quiet_logs() -> None:
 
 
 EXPERIMENTS: dict[str, Callable[[], None]] = {
-    "shallow-json": shallow_json,
     "no-delivery-reports": no_delivery_reports,
     "quiet-logs": quiet_logs,
 }

@@ -195,6 +195,7 @@ async def test_chaos(tmp_path: Path) -> None:
         "SEND_RETRY_SECONDS": "1,1,2,2,3,3,5,5,8,8", "SUBMIT_RETRY_SECONDS": "1,1,2,2,3,3,5,5,8,8",
         "JOB_CLAIM_IDLE_SECONDS": "2", "JOB_MAX_DELIVERIES": "50", "PHONE_LOCK_SECONDS": "5",
         "HTTP_TIMEOUT_SECONDS": "5", "JOB_WAIT_SECONDS": "20",
+        "TIMER_LEASE_SECONDS": "5",  # a poller killed between claiming a timer and queueing it: due again soon
     }
     procs_mocks = Proc(["mocks", "--port", str(mocks_port), "--bot-url", bot], {
         **common, "MOCK_SMS_FAIL_RATE": "0.2", "MOCK_FAULT_SEED": str(SEED), "MOCK_DECISION_DELAY_SECONDS": "2",

@@ -41,6 +41,14 @@ async def _known(engine: Engine, data: Any) -> web.Response | str | None:
     return _answer(200, dialog.dialog_id, dialog.service, dialog.status)
 
 
+def _same_shard(engine: Engine, dialog_id: str, msisdn: str) -> bool:
+    """Whether a dialog id claimed by an earlier post can be finished for this post's phone (one slot)."""
+    try:
+        return dialog_shard(dialog_id) == engine.store.keys.shard_of(msisdn)
+    except ValueError:
+        return False
+
+
 async def post_event(request: web.Request) -> web.Response:
     """Validate, deduplicate by event_id, and queue the event; answered once its dialog has started."""
     settings, engine, jobs = request.app[SETTINGS], request.app[ENGINE], request.app[JOBS]
@@ -73,7 +81,7 @@ async def post_event(request: web.Request) -> web.Response:
             return errors(404, ("cancels", "unknown_event", f"no event {event.cancels!r} is known"))
         return _answer(202 if done["outcome"] == "cancelled" else 200, done["dialog_id"], done["service"],
                        done["status"])
-    dialog_id = known if known is not None and dialog_shard(known) == engine.store.keys.shard_of(event.msisdn) \
+    dialog_id = known if known is not None and _same_shard(engine, known, event.msisdn) \
         else engine.store.new_dialog_id(event.msisdn)
     done = await jobs.run("event", event_payload(event, dialog_id))
     if done is None:  # no worker finished it in time; it is queued under this id and will start

@@ -34,7 +34,6 @@ from bot.work import TimerFeed
 log = logging.getLogger("bot.app")
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.json"
 REDIS = web.AppKey("redis", Redis)
-WORKER = web.AppKey("worker", Worker)
 TIMER_POLL_SECONDS = 1.0
 
 
@@ -80,10 +79,10 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         timers = TimerFeed(store, queue, settings.timer_lease_seconds)
         background = [] if queue.embedded else [asyncio.create_task(queue.listen())]
         if settings.worker_concurrency > 0:
-            worker = app[WORKER] = Worker(queue, work.handlers(engine), concurrency=settings.worker_concurrency,
-                                          claim_idle_seconds=settings.job_claim_idle_seconds,
-                                          max_deliveries=settings.job_max_deliveries,
-                                          dead_letter_after_seconds=settings.job_dead_letter_after_seconds)
+            worker = Worker(queue, work.handlers(engine), concurrency=settings.worker_concurrency,
+                            claim_idle_seconds=settings.job_claim_idle_seconds,
+                            max_deliveries=settings.job_max_deliveries,
+                            dead_letter_after_seconds=settings.job_dead_letter_after_seconds)
             background.append(asyncio.create_task(worker.run()))
         if isinstance(clock, SimClock):
             clock.add_source(timers)  # the simulated clock fires our timers when it is moved

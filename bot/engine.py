@@ -134,7 +134,7 @@ class Engine:
         if not dialog.mobile:
             self.fire(step, "mark_undeliverable")
             return
-        holder = await self.store.claim_subjects(dialog, self._subject_keys(dialog))
+        holder = await self.store.claim_subjects(dialog.dialog_id, self._subject_keys(dialog))
         if holder is not None:
             self.fire(step, "mark_duplicate", original=holder)
             return

@@ -20,7 +20,7 @@ class Step:
         self.saved_timers = dict(dialog.timers)
         self.saved_marks = index_marks(dialog)  # so that a save writes only the indexes that changed
         self.extra_keys: list[tuple[str, str, int | None]] = []  # key, value, seconds to keep (None: always)
-        # Keys named by an outside identifier (application, provider message id): written after the commit.
+        # Keys named by an outside identifier (an application id): they do not share the dialog's slot.
         self.lookup_keys: list[tuple[str, str, int | None]] = []
         self.extra_log: list[dict[str, Any]] = []
         self._seen_history = len(dialog.history)

@@ -315,7 +315,7 @@ class Store:
             if owner is not None and owner != dialog.dialog_id:
                 return False, owner, None
         created = await self._write_new(dialog)
-        holder = await self._claim_subjects(dialog.dialog_id, subject_keys)
+        holder = await self.claim_subjects(dialog.dialog_id, subject_keys)
         created_at = from_iso(dialog.created_at).timestamp()
         async with self.redis.pipeline(transaction=False) as pipe:
             for iin in sorted({dialog.recipient_iin, *dialog.subject_iins}):
@@ -346,8 +346,11 @@ class Store:
                 except WatchError:
                     continue
 
-    async def _claim_subjects(self, dialog_id: str, subject_keys: list[str]) -> str | None:
-        """Claim every subject key for this dialog; the id of another live dialog holding one (then none is kept)."""
+    async def claim_subjects(self, dialog_id: str, subject_keys: list[str]) -> str | None:
+        """Claim every subject key for this dialog; the id of another dialog holding one (then none is kept).
+
+        Idempotent: at a dialog's start it makes sure of what its creation claimed (that may have stopped short).
+        """
         claimed: list[str] = []
         holder = None
         for key in subject_keys:
@@ -362,10 +365,6 @@ class Store:
             for key in claimed:
                 await self._delete_if_equal(keys=[key], args=[dialog_id])
         return holder
-
-    async def claim_subjects(self, dialog: Dialog, subject_keys: list[str]) -> str | None:
-        """At the start of a dialog: make sure it holds its subjects (a first attempt may have stopped short)."""
-        return await self._claim_subjects(dialog.dialog_id, subject_keys)
 
     async def save(self, dialog: Dialog, previous_timers: dict[str, str],
                    extra: list[tuple[str, str, int | None]] | None = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import asdict
 from typing import Any
 
@@ -12,8 +11,6 @@ from bot.engine import Engine, NewEvent
 from bot.jobs import Handler, JobFailed, JobQueue
 from bot.store import Store
 from dialogs.model import Dialog, from_iso, iso
-
-log = logging.getLogger("bot.work")
 
 
 def event_payload(event: NewEvent, dialog_id: str) -> dict[str, Any]:

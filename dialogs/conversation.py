@@ -150,8 +150,7 @@ class Conversation:
         out later and be read as a question still open. This runs before the next state speaks, so nothing
         new is lost.
         """
-        self._withdraw({item["id"] for item in self.dialog.outbox
-                        if item["kind"] == "sms" and item.get("hold_until") is not None})
+        self.withdraw_held()
 
     def _withdraw(self, ids: set[str]) -> bool:
         """Take these messages out of the outbox; their lines not sent yet say `withdrawn`. False: none."""

@@ -196,7 +196,7 @@ async def _store_unavailable(request: web.Request,
         return _unavailable()
     except JobFailed as error:
         # The work raised in a worker (logged there); the entry stays pending and will be tried again.
-        return _unavailable() if error.code == "store_unavailable" else _internal_error()
+        return _unavailable() if error.code in ("store_unavailable", "busy") else _internal_error()
 
 
 def _unavailable() -> web.Response:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import LockError, RedisError, ResponseError
 
 from bot.clock import Clock
 from bot.domain.masking import scrub, scrub_all
@@ -57,7 +57,8 @@ class JobClock:
 
 
 class JobFailed(Exception):
-    """A job's work raised; `code` is `store_unavailable` (Redis) or `internal`. The entry stays pending."""
+    """A job's work raised; `code` is `busy` (its phone's lock held), `store_unavailable` (Redis) or
+    `internal`. The entry stays pending and is done again."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -356,6 +357,11 @@ class Worker:
             if handler is None:
                 raise ValueError(f"no handler for job kind {entry.kind!r}")
             result = await handler(entry.payload)
+        except LockError:
+            # The phone's lock is still held, by a worker that died with it (it lapses): done again later.
+            log.warning("job %s (%s): its phone is locked; it stays pending", entry.entry_id, entry.kind)
+            await self._failed(entry, JobFailed("busy", "the phone's lock is held; the work stays queued"))
+            return
         except RedisError as error:
             await self._failed(entry, JobFailed("store_unavailable", type(error).__name__))
             return

@@ -85,3 +85,22 @@ async def test_after_a_failed_delivery_reports_take_a_step_again(running: Runnin
     assert counter.steps == 1  # the failure: a step, which schedules the resend
     store = running.system.runner.app[ENGINE].store
     assert await store.record_delivery(f"{answer['dialog_id']}-1", dt.datetime(2026, 11, 23, tzinfo=dt.UTC)) is False
+
+
+async def test_a_reply_to_a_phone_a_dead_worker_locked_is_kept_and_answered_later() -> None:
+    from tests.conftest import start_running, stop_running
+
+    running, prefix = await start_running("redis", phone_lock_seconds=0.5, job_claim_idle_seconds=0.3)
+    try:
+        _, answer, _ = await birth(running.client, msisdn="+77011110006")
+        store = running.system.runner.app[ENGINE].store
+        # A worker took the phone's lock and was killed: the lock lapses after PHONE_LOCK_SECONDS.
+        assert await store.redis.set(store.keys.phone_lock("+77011110006"), "dead-worker", px=1500)
+        body = {"message_id": "agg-locked-1", "from": "+77011110006", "to": "1414", "text": "1"}
+        async with running.client.session.post(f"{running.system.url}/v1/inbound/sms", json=body) as resp:
+            assert resp.status == 200 and await resp.json() == {"accepted": True, "queued": True}
+        inbox = await running.system.gateway.wait_for("+77011110006", 2, 15)  # the account question, later
+        assert len(inbox) == 2
+        assert (await running.client.dialog(answer["dialog_id"]))["status"] == "awaiting_bank_account"
+    finally:
+        await stop_running(running, prefix)

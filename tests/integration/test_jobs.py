@@ -187,3 +187,26 @@ async def test_work_is_decided_as_of_the_instant_the_job_was_accepted(bench: Ben
         await queue.run("when", {})
     assert seen == [accepted, accepted + dt.timedelta(hours=1)]
     assert clock.now() == bench.clock.now()  # outside a job: the clock itself
+
+
+async def test_work_waiting_for_a_locked_phone_fails_as_busy_and_stays_queued(bench: Bench) -> None:
+    from redis.exceptions import LockError
+
+    attempts: list[dict[str, Any]] = []
+    done_again = asyncio.Event()
+
+    async def locked(payload: dict[str, Any]) -> dict[str, Any]:
+        attempts.append(payload)
+        if len(attempts) == 1:
+            raise LockError("held by a worker that died")
+        done_again.set()
+        return {"done": True}
+
+    queue = bench.queue()
+    async with working(Worker(queue, {"reply": locked}, claim_idle_seconds=0.1, block_ms=50)):
+        with pytest.raises(JobFailed) as failed:
+            await queue.run("reply", {"n": 1})
+        assert failed.value.code == "busy"
+        # The entry stayed pending: taken over once idle, done the second time.
+        await asyncio.wait_for(done_again.wait(), 10)
+    assert len(attempts) == 2 and await pending(bench) == 0

@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.backends.assignment import signature_ok
 from bot.clock import Clock
 from bot.engine import Engine
-from bot.jobs import JobQueue
+from bot.jobs import JobFailed, JobQueue
 from bot.settings import Settings
 from bot.store import Store
 
@@ -19,6 +19,17 @@ ENGINE = web.AppKey("engine", Engine)
 STORE = web.AppKey("store", Store)
 CLOCK = web.AppKey("clock", Clock)
 JOBS = web.AppKey("jobs", JobQueue)
+
+
+async def run_or_queued(request: web.Request, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The job's result; None when it is queued: not done in time, or waiting for a phone a dead worker locked
+    (what arrived is kept either way, so the sender need not post it again)."""
+    try:
+        return await request.app[JOBS].run(kind, payload)
+    except JobFailed as error:
+        if error.code == "busy":
+            return None
+        raise
 
 
 def errors(status: int, *items: tuple[str, str, str]) -> web.Response:

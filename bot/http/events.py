@@ -15,6 +15,7 @@ from bot.http.common import (
     errors,
     parse_json,
     read_body,
+    run_or_queued,
     signature_problem,
     timestamp_problem,
     unauthorized,
@@ -83,7 +84,7 @@ async def post_event(request: web.Request) -> web.Response:
                        done["status"])
     dialog_id = known if known is not None and _same_shard(engine, known, event.msisdn) \
         else engine.store.new_dialog_id(event.msisdn)
-    done = await jobs.run("event", event_payload(event, dialog_id))
+    done = await run_or_queued(request, "event", event_payload(event, dialog_id))
     if done is None:  # no worker finished it in time; it is queued under this id and will start
         return _answer(202, dialog_id, event.service, "queued")
     # 202 when this post made the dialog, even if a worker died and another finished it (it then saw it made)

@@ -8,8 +8,7 @@ from aiohttp import web
 
 from bot.channels.base import InboundFormatError
 from bot.channels.sms import SmsChannel
-from bot.http.common import CLOCK, JOBS, SETTINGS, STORE, errors, parse_json, read_body
-from bot.jobs import JobFailed
+from bot.http.common import CLOCK, SETTINGS, STORE, errors, parse_json, read_body, run_or_queued
 from bot.work import inbound_payload, report_payload
 
 SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)
@@ -18,17 +17,6 @@ SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)
 async def _json(request: web.Request) -> Any | web.Response:
     body = await read_body(request, request.app[SETTINGS].max_body_bytes)
     return body if isinstance(body, web.Response) else parse_json(body)
-
-
-async def _run_or_queued(request: web.Request, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """The job's result; None when it is queued: not done in time, or waiting for a phone a dead worker locked
-    (the message is kept either way, so the aggregator need not send it again)."""
-    try:
-        return await request.app[JOBS].run(kind, payload)
-    except JobFailed as error:
-        if error.code == "busy":
-            return None
-        raise
 
 
 async def post_sms(request: web.Request) -> web.Response:
@@ -41,7 +29,7 @@ async def post_sms(request: web.Request) -> web.Response:
     except InboundFormatError as error:
         return errors(422, (error.field, "invalid", str(error)))
     # Durable once queued; answered when a worker has handled it (or, all of them busy or down, as queued).
-    done = await _run_or_queued(request, "inbound", inbound_payload(message))
+    done = await run_or_queued(request, "inbound", inbound_payload(message))
     return web.json_response({"accepted": True, **({} if done is not None else {"queued": True})})
 
 
@@ -58,5 +46,5 @@ async def post_sms_status(request: web.Request) -> web.Response:
     if report.delivered and report.client_id and await request.app[STORE].record_delivery(
             report.client_id, request.app[CLOCK].now()):
         return web.json_response({"accepted": True})
-    done = await _run_or_queued(request, "report", report_payload(report))
+    done = await run_or_queued(request, "report", report_payload(report))
     return web.json_response({"accepted": True, **({} if done is not None else {"queued": True})})

@@ -18,8 +18,8 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def signature_ok(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """Constant-time check of a signature made by `sign`."""
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+    """Constant-time check of a signature made by `sign`, over bytes (a non-ASCII str would raise TypeError)."""
+    return hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode("utf-8", "replace"))
 
 
 class AssignmentBackend:

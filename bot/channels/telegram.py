@@ -123,7 +123,7 @@ class TelegramChannel:
 
     def secret_ok(self, header: str) -> bool:
         """Whether a webhook call carries our secret token (compared in constant time)."""
-        return hmac.compare_digest(header.encode(), self._secret)
+        return hmac.compare_digest(header.encode("utf-8", "replace"), self._secret)
 
     def parse(self, payload: Any) -> Update:
         """A webhook body as an Update; ValueError when it is not one."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from bot.channels.base import InboundFormatError, Outbound, Receipt, SendError, 
 from bot.domain.masking import mask_msisdn
 from bot.domain.phone import PhoneError, parse_msisdn
 from bot.domain.sms_length import encoding, length_units
+from bot.safejson import JsonProblem, loads
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +108,9 @@ class UssdChannel:
         payload: Any
         if content_type == "application/json":
             try:
-                payload = json.loads(raw)
-            except json.JSONDecodeError as error:
-                raise InboundFormatError("$", f"the body is not valid JSON: {error}") from error
+                payload = loads(raw)
+            except JsonProblem as error:
+                raise InboundFormatError(error.field, str(error)) from error
             if not isinstance(payload, dict):
                 raise InboundFormatError("$", "body must be a JSON object")
         else:

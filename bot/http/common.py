@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -11,6 +11,7 @@ from bot.backends.assignment import signature_ok
 from bot.clock import Clock
 from bot.engine import Engine
 from bot.jobs import JobFailed, JobQueue
+from bot.safejson import JsonProblem, loads
 from bot.settings import Settings
 from bot.store import Store
 
@@ -57,11 +58,15 @@ async def read_body(request: web.Request, limit: int) -> bytes | web.Response:
 
 
 def parse_json(body: bytes) -> Any | web.Response:
-    """Parsed JSON, or a 422 naming the problem."""
+    """Parsed JSON, or a 422 naming the problem (hostile bodies too: see bot/safejson.py)."""
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return errors(422, ("$", "malformed_json", f"the body is not valid JSON: {error}"))
+        return loads(body)
+    except JsonProblem as problem:
+        return errors(422, (problem.field, problem.code, str(problem)))
+
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # not int(): it takes "²"-free Unicode digits, "1_0" and spaces
+_SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 
 
 def signature_problem(request: web.Request, body: bytes, secret: str) -> str | None:
@@ -70,10 +75,11 @@ def signature_problem(request: web.Request, body: bytes, secret: str) -> str | N
     signature = request.headers.get("X-Signature", "")
     if not timestamp or not signature:
         return "X-Timestamp and X-Signature are required"
-    try:
-        int(timestamp)
-    except ValueError:
+    if not _TIMESTAMP.fullmatch(timestamp):
         return "X-Timestamp must be unix seconds"
+    # Checked before the constant-time comparison, which raises TypeError for a non-ASCII str.
+    if not _SIGNATURE.fullmatch(signature):
+        return "X-Signature must be sha256=<64 lowercase hex digits>"
     if not signature_ok(secret, timestamp, body, signature):
         return "X-Signature does not match"
     return None
@@ -97,4 +103,5 @@ def operator_ok(request: web.Request) -> bool:
     header = request.headers.get("Authorization", "")
     import hmac
 
-    return header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode())
+    return header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode("utf-8", "replace"),
+                                                                   token.encode())

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.http.common import ENGINE, errors
+from bot.http.common import ENGINE, SETTINGS, errors, parse_json, read_body
 from bot.http.dialogs import dialog_view
 from bot.ops.auth import Operator, csrf_ok
 from bot.ops.dialog_page import render_dialog, revealed_card
@@ -93,10 +93,10 @@ async def api_action(request: web.Request, op: Operator) -> web.StreamResponse:
         return errors(404, ("action", "not_found", "action must be one of " + ", ".join(ACTIONS)))
     if not csrf_ok(op, request.headers.get("X-CSRF-Token")):
         return errors(403, ("X-CSRF-Token", "csrf", "a browser session must send its CSRF token"))
-    try:
-        body = await request.json() if request.can_read_body else {}
-    except ValueError:
-        return errors(422, ("$", "malformed_json", "the body is not valid JSON"))
+    raw = await read_body(request, request.app[SETTINGS].max_body_bytes) if request.can_read_body else b"{}"
+    body = raw if isinstance(raw, web.Response) else parse_json(raw)
+    if isinstance(body, web.Response):
+        return body
     text = body.get("text") or body.get("reason") if isinstance(body, dict) else None
     outcome = await perform(request, op, action, text if isinstance(text, str) else "")
     if outcome.dialog is None:

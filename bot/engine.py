@@ -364,15 +364,24 @@ class Engine:
 
     async def decision(self, payload: dict[str, Any]) -> tuple[str, Dialog | None]:
         """A backend decision: ('applied'|'already'|'unknown', dialog). A repeated callback has one effect."""
-        dialog_id = await self.store.lookup(self.store.keys.application(payload["application_id"]))
+        application_id = payload["application_id"]
+        dialog_id = await self.store.lookup(self.store.keys.application(application_id))
         dialog = await self.store.load(dialog_id) if dialog_id else None
         if dialog is None and isinstance(payload.get("client_id"), str):
+            # Only the callback that overtook our record of the submission names its dialog by client_id:
+            # a dialog that already has an application is decided by that application's id alone.
             dialog = await self.store.load(payload["client_id"])
+            if dialog is not None and not _awaits_application(dialog):
+                log.warning("decision for unknown application %s names dialog %s, which has another; refused",
+                            application_id, dialog.dialog_id)
+                return "unknown", None
         if dialog is None:
             return "unknown", None
         async with self.store.phone_lock(dialog.msisdn):
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
+            if (loaded.application or {}).get("id", application_id) != application_id:
+                return "unknown", None  # it got its own application meanwhile
             step = self.step(loaded, proactive=True)
             if loaded.state == "submitted" and loaded.application is None:
                 # The callback overtook our record of the submission (we stopped in between).
@@ -419,6 +428,11 @@ class Engine:
                     self.fire(step, name)
                 # "outbox": nothing to decide; held or retried messages go out in finish.
             await self.finish(step)
+
+
+def _awaits_application(dialog: Dialog) -> bool:
+    """Submitted, and our record of the backend's application id not written yet."""
+    return dialog.state == "submitted" and dialog.application is None
 
 
 def _reported_line(dialog: Dialog, report: DeliveryReport) -> dict[str, Any] | None:

@@ -53,10 +53,12 @@ REFUSAL_REASONS = (
     "refusal.caregiver_changed",
     "refusal.social_assistant",
     "refusal.different_district",
+    "refusal.other",
 )
 EXTENSION_REASONS = (
     "extension.more_documents",
     "extension.inter_agency_check",
+    "extension.other",
 )
 
 # Worst cases. Dates: every month, so a switch to month names would be measured too.
@@ -139,10 +141,15 @@ SMS_MESSAGES: dict[str, Message] = {
     N_("refusal.social_assistant"): _message(),
     # TRANSLATORS: Refusal reason: caregiver and person cared for live in different cities/districts.
     N_("refusal.different_district"): _message(),
+    # TRANSLATORS: Refusal reason the bot has no words for (an unknown code): plain, e.g. "the reason is in
+    # the decision; ask 1414". The operators are told to explain it.
+    N_("refusal.other"): _message(),
     # TRANSLATORS: Extension reason, after "reason:": more documents needed, you will be contacted.
     N_("extension.more_documents"): _message(),
     # TRANSLATORS: Extension reason: the data are being checked with other agencies.
     N_("extension.inter_agency_check"): _message(),
+    # TRANSLATORS: Extension reason the bot has no words for (an unknown code): plain, e.g. "ask at 1414".
+    N_("extension.other"): _message(),
     # TRANSLATORS: The citizen refused; they can still apply on egov.kz, at an office or via 1414.
     N_("declined.ack"): _message(),
     # TRANSLATORS: The answer time is over, the offer lapsed; apply on egov.kz or at an office; 1414.

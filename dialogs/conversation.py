@@ -16,6 +16,7 @@ from bot.domain.masking import mask_iban
 from bot.domain.quiet_hours import quiet_until, start_of_local_day
 from bot.domain.workdays import add_working_days
 from bot.i18n import format_datetime_local
+from bot.messages import EXTENSION_REASONS, REFUSAL_REASONS
 from bot.settings import Settings
 from dialogs.consent import ASKING
 from dialogs.delivery import Redelivery, root_of, worth_resending
@@ -367,8 +368,17 @@ class Conversation:
     def notify_refused(self, event: EventData) -> None:
         reason_code = (self.dialog.decision or {}).get("reason") or "not_eligible"
         lang = self.dialog.language or "kk"
-        reason = self.ctx.render(f"refusal.{reason_code}", lang)
+        reason = self.ctx.render(self._reason_text("refusal", reason_code, REFUSAL_REASONS), lang)
         self.say("decision.refused", application_id=self._application_id(), reason=reason)
+
+    def _reason_text(self, kind: str, code: object, known: tuple[str, ...]) -> str:
+        """The catalog id for a backend's reason code; a code we have no words for gets the generic text, and
+        operators a flag so that someone explains it (never an exception: the citizen would wait for nothing)."""
+        msg_id = f"{kind}.{code}"
+        if msg_id in known and msg_id != f"{kind}.other":
+            return msg_id
+        self.dialog.flag("unknown_reason")
+        return f"{kind}.other"
 
     def record_extension(self, event: EventData) -> None:
         callback = event.kwargs["decision"]
@@ -386,8 +396,8 @@ class Conversation:
             self.dialog.flags.remove("decision_overdue")
         self._arm_overdue(due)
         lang = self.dialog.language or "kk"
-        self.say("decision.extended", application_id=self._application_id(), decision_due=due,
-                 reason=self.ctx.render(f"extension.{reason_code}", lang))
+        reason = self.ctx.render(self._reason_text("extension", reason_code, EXTENSION_REASONS), lang)
+        self.say("decision.extended", application_id=self._application_id(), decision_due=due, reason=reason)
 
     def flag_overdue(self, event: EventData) -> None:
         self.dialog.flag("decision_overdue")

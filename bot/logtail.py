@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.clock import ALMATY
 from bot.domain.masking import mask_msisdn
+from bot.logs import CONTROLS, escape_controls
 from bot.store import Store
 from dialogs.model import from_iso
 
@@ -80,8 +81,26 @@ def _what(r: dict[str, Any], c: bool) -> str:
                       ensure_ascii=False)
 
 
+def _escaped(value: Any) -> Any:
+    """Every string in a record with its control characters escaped: what came from outside (an id, a name, a
+    note) must not break the line, colour the terminal or move its cursor; only our own colours may."""
+    if isinstance(value, str):
+        return escape_controls(value)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    return value
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """One JSON line; control characters JSON leaves raw (C1, bidi, line separators) are written as \\u escapes."""
+    return CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(record, ensure_ascii=False))
+
+
 def format_record(record: dict[str, Any], *, colour: bool = False) -> str:
     """One readable line: local (Kazakhstan) time, dialog, service, masked phone, then what happened."""
+    record = _escaped(record)
     at = from_iso(record["at"]).astimezone(ALMATY).strftime("%Y-%m-%d %H:%M:%S") if record.get("at") else "?"
     return (f"{_paint(at, _DIM, colour)}  {_paint(str(record.get('dialog_id')), 'cyan', colour)}  "
             f"{record.get('service', ''):<22} {record.get('msisdn', ''):<13} {_what(record, colour)}")
@@ -94,7 +113,7 @@ async def tail(store: Store, f: LogFilter, write: Write, *, follow: bool = False
 
     async def show(record: dict[str, Any]) -> None:
         if await matches(record):
-            write(json.dumps(record, ensure_ascii=False) if as_json else format_record(record, colour=colour))
+            write(json_line(record) if as_json else format_record(record, colour=colour))
 
     after = await store.feed_last_id()
     if f.dialog_id:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -102,4 +103,19 @@ def text_field(payload: dict[str, Any], name: str, max_len: int, *, required: bo
         raise InboundFormatError(name, f"{name} must be a non-empty string")
     if len(value) > max_len:
         raise InboundFormatError(name, f"{name} is longer than {max_len} characters")
+    return value
+
+
+# What a provider's id may look like (a message id, a session id, our client id echoed back): printable ASCII,
+# no spaces, no quotes, no control characters, at most 128 characters. It is written to logs and keys.
+EXTERNAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,127}")
+
+
+def id_field(payload: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    """An id field of a provider's post, checked against EXTERNAL_ID (None when optional and absent)."""
+    value = payload.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not EXTERNAL_ID.fullmatch(value):
+        raise InboundFormatError(name, f"{name} must be 1-128 of A-Z a-z 0-9 . _ : @ / + = - (no spaces)")
     return value

@@ -15,6 +15,7 @@ from bot.channels.base import (
     SendError,
     SendFailure,
     failure_for_status,
+    id_field,
     text_field,
 )
 from bot.clock import parse_instant
@@ -36,7 +37,8 @@ class SmsChannel:
         """An aggregator's inbound JSON as an Inbound; raises InboundFormatError."""
         if not isinstance(payload, dict):
             raise InboundFormatError("$", "body must be a JSON object")
-        message_id = text_field(payload, "message_id", 128)
+        message_id = id_field(payload, "message_id")
+        assert message_id is not None
         sender = text_field(payload, "from", 32)
         text = payload.get("text")
         if not isinstance(text, str):
@@ -57,13 +59,13 @@ class SmsChannel:
         """An aggregator's delivery report."""
         if not isinstance(payload, dict):
             raise InboundFormatError("$", "body must be a JSON object")
-        message_id = text_field(payload, "message_id", 128)
+        message_id = id_field(payload, "message_id")
+        assert message_id is not None
         status = payload.get("status")
         if status not in ("delivered", "failed"):
             raise InboundFormatError("status", "status must be 'delivered' or 'failed'")
-        client_id = payload.get("client_id")
-        return DeliveryReport(message_id, client_id if isinstance(client_id, str) else None,
-                              status == "delivered")
+        client_id = id_field(payload, "client_id", required=False)
+        return DeliveryReport(message_id, client_id, status == "delivered")
 
     async def send(self, message: Outbound) -> Receipt:
         body = {"client_id": message.client_id, "to": message.msisdn, "from": self._sender, "text": message.text}

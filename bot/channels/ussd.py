@@ -11,12 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from bot.channels.base import InboundFormatError, Outbound, Receipt, SendError, SendFailure, text_field
+from bot.channels.base import (
+    InboundFormatError,
+    Outbound,
+    Receipt,
+    SendError,
+    SendFailure,
+    id_field,
+    text_field,
+)
 from bot.domain.masking import mask_msisdn
 from bot.domain.phone import PhoneError, parse_msisdn
 from bot.domain.sms_length import encoding, length_units
@@ -31,6 +40,7 @@ GSM7_SCREEN_LIMIT = 182
 # Said while the dialog has no language yet (STOP or a late reply at the language question): the screen
 # then shows the Kazakh and the Russian text one under the other, so each pair must fit one screen.
 SHOWN_IN_BOTH_LANGUAGES = ("ussd.optout.ack", "ussd.expired.notice", "ussd.offer.lapsed", "ussd.nodialog.info")
+_SERVICE_CODE = re.compile(r"[*#0-9]{1,32}")
 _MAX_TEXT = 1000  # the inputs of a whole session; real gateways stop far earlier
 
 
@@ -115,8 +125,11 @@ class UssdChannel:
                 raise InboundFormatError("$", "body must be a JSON object")
         else:
             payload = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-        session_id = text_field(payload, "sessionId", 128)
+        session_id = id_field(payload, "sessionId")
+        assert session_id is not None
         service_code = text_field(payload, "serviceCode", 32)
+        if not _SERVICE_CODE.fullmatch(service_code):
+            raise InboundFormatError("serviceCode", "serviceCode must be a USSD code such as *1414#")
         number = text_field(payload, "phoneNumber", 32)
         text = text_field(payload, "text", _MAX_TEXT, required=False)
         try:

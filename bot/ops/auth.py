@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.domain.masking import scrub
 from bot.http.common import SETTINGS, operator_ok
+from bot.logs import CONTROLS
 from bot.ops.texts import language
 
 COOKIE = "pb_ops"
@@ -42,8 +43,9 @@ Denied = Callable[[web.Request, str], web.StreamResponse]
 
 
 def clean_name(text: str | None) -> str | None:
-    """An operator's name as the log keeps it: one line, at most 64 characters, no personal data; None if empty."""
-    name = scrub(re.sub(r"\s+", " ", text or "").strip())[:MAX_NAME]
+    """An operator's name as the log keeps it: one line, at most 64 characters, no personal data, no control or
+    bidi characters (they would forge log lines or reorder them on screen); None if empty."""
+    name = scrub(CONTROLS.sub("", re.sub(r"\s+", " ", text or "")).strip())[:MAX_NAME]
     return name or None
 
 

@@ -53,6 +53,7 @@ async def _snapshot(run: Running, dialog_id: str) -> tuple[object, ...]:
 async def dialog_id(real: Running) -> str:
     status, answer, _ = await birth(real.client, msisdn=MSISDN)
     assert status == 202
+    await real.system.gateway.flush()  # delivery reports still in flight would change the transcript
     return str(answer["dialog_id"])
 
 

@@ -40,9 +40,11 @@ _CYRILLIC_LOOKALIKES = str.maketrans(
     }
 )  # fmt: skip
 _SEPARATORS = frozenset("-._\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+SEPARATORS = _SEPARATORS  # masking finds IBANs spelled with the same separators
+KZ_FIRST_LETTERS, KZ_SECOND_LETTERS = "KkКкҚқ", "ZzЗз"
 _ASCII_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-_KZ_FIRST = frozenset("KkКкҚқ")
-_KZ_SECOND = frozenset("ZzЗз")
+_KZ_FIRST = frozenset(KZ_FIRST_LETTERS)
+_KZ_SECOND = frozenset(KZ_SECOND_LETTERS)
 _MOD97 = ISO7064_mod97_10()
 
 

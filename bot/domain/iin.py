@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Literal
 
@@ -11,6 +12,8 @@ from typing import Literal
 IinErrorCode = Literal["format", "date", "century", "checksum"]
 
 _IIN_RE = re.compile(r"[0-9]{12}")  # not \d: it would accept Arabic-Indic and other Unicode digits
+# What people put between the digits of an IIN ("900315 400017", "9003-1540-0017"); masking uses the same set.
+IIN_SEPARATORS = frozenset(" -.\u00a0\u2010\u2011\u2012\u2013\u2014\u2212")
 _FIRST_WEIGHTS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 _SECOND_WEIGHTS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 
@@ -58,6 +61,11 @@ def validate_iin(iin: str) -> None:
         raise IinError("checksum", "IIN is never issued: its check digit cannot be computed")
     if int(iin[11]) != expected:
         raise IinError("checksum", "IIN check digit is wrong")
+
+
+def normalise_iin(text: str) -> str:
+    """An IIN as typed, NFKC-folded (full-width digits become ASCII) and without separators; not validated."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text).strip() if c not in IIN_SEPARATORS)
 
 
 def is_valid_iin(iin: str) -> bool:

@@ -15,6 +15,7 @@ PhoneErrorCode = Literal["format", "not_kazakhstan"]
 # phonenumbers also reads letters as keypad digits ("8 701 FLOWERS"), "tel:" URIs and extensions
 # ("x 12", ";ext=5"); none of those is a number an SMS can reach, so only these characters pass.
 _ALLOWED = re.compile(r"[0-9+()\-.\s]{1,40}")
+SEPARATORS = "()-. \t\u00a0"  # what may stand between a number's digits (after NFKC); masking uses it too
 _MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
 

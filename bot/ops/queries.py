@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.clock import ALMATY
+from bot.domain.iin import normalise_iin
 from bot.domain.masking import mask_msisdn, scrub
 from bot.domain.phone import PhoneError, parse_msisdn
 from bot.http.dialogs import PUBLIC_STATUSES
@@ -72,8 +74,8 @@ def parse_filters(query: Mapping[str, str]) -> tuple[Filters, list[str]]:
 
 def _search_key_part(search: str) -> tuple[str, str] | None:
     """("iin", digits) for twelve digits, ("phone", E.164) for a phone number, None for anything else."""
-    digits = search.replace(" ", "")
-    if len(digits) == 12 and digits.isdigit():
+    digits = normalise_iin(search)  # the spellings masking hides: spaces, dashes, full-width digits
+    if re.fullmatch(r"[0-9]{12}", digits):
         return "iin", digits
     try:
         return "phone", parse_msisdn(search).e164

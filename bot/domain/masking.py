@@ -31,25 +31,29 @@ _SEP = _class({*IBAN_SEPARATORS, "/", " ", "\t", "\u00a0"}) + "{0,2}"
 # word is still masked.
 _IBAN_RE = re.compile(rf"{_class(KZ_FIRST_LETTERS)}{_SEP}{_class(KZ_SECOND_LETTERS)}{_SEP}[0-9]{_SEP}[0-9]"
                       rf"(?:{_SEP}[^\W_]){{16}}")
-# Any 12-digit run not inside a longer one: valid or not, it is most likely an IIN.
-_IIN_RE = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
-# The same with one separator between any two digits ("900315 400017", "9003-1540-0017"), not inside a longer
-# run of grouped digits (a dialog id's 16 hex digits in fours never match: its groups go on past twelve).
+# Any 12-digit run not inside a longer one: valid or not, it is most likely an IIN. Or the same with one separator
+# between any two digits ("900315 400017", "9003-1540-0017"), not inside a longer run of grouped digits (a dialog
+# id's 16 hex digits in fours never match: its groups go on past twelve). Each pattern starts with a character
+# class, not a look-behind, so the regex engine skips the text between candidates quickly.
 _IIN_SEP = _class(IIN_SEPARATORS)
-_IIN_SPACED_RE = re.compile(rf"(?<![0-9+])(?<![0-9]{_IIN_SEP})[0-9](?:{_IIN_SEP}?[0-9]){{11}}(?!{_IIN_SEP}?[0-9])")
+_IIN_RE = re.compile(rf"[0-9](?<![0-9][0-9])(?:[0-9]{{11}}(?![0-9])"
+                     rf"|(?<!\+[0-9])(?<![0-9]{_IIN_SEP}[0-9])(?:{_IIN_SEP}?[0-9]){{11}}(?!{_IIN_SEP}?[0-9]))")
 _PHONE_SEP = _class(PHONE_SEPARATORS) + "{0,4}"
 # +7 / 8 / 7 and ten more digits, or a bare ten-digit 7xx number, with the separators the parser takes
 # ("+7 (701) 123-45-67", "8 701 123 45 67"). Russian +7 9xx numbers are masked too: also personal data.
 _PHONE_RE = re.compile(
-    rf"(?<![0-9+])(?:(?:\+{_PHONE_SEP}7|8|7){_PHONE_SEP}[0-9](?:{_PHONE_SEP}[0-9]){{9}}"
-    rf"|7(?:{_PHONE_SEP}[0-9]){{9}})(?![0-9])"
+    rf"[+78](?<![0-9+][+78])(?:(?<=\+){_PHONE_SEP}7{_PHONE_SEP}[0-9](?:{_PHONE_SEP}[0-9]){{9}}"
+    rf"|(?<=[78]){_PHONE_SEP}[0-9](?:{_PHONE_SEP}[0-9]){{9}}|(?<=7)(?:{_PHONE_SEP}[0-9]){{9}})(?![0-9])"
 )
+
+
+_KZ_START = re.compile("[" + KZ_FIRST_LETTERS + "Ｋｋ]")  # no IBAN without one: most lines skip that pattern
 
 
 def _fold(text: str) -> tuple[str, list[int] | None]:
     """`text` with each character NFKC-folded, and for each folded character the index of its source (None
     when nothing changed: ASCII, the common case, is matched as it is)."""
-    if text.isascii():
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):  # Kazakh and Russian text already is
         return text, None
     folded: list[str] = []
     owners: list[int] = []
@@ -124,9 +128,9 @@ def _mask_iin_match(match: re.Match[str]) -> str:
 def scrub(text: str) -> str:
     """`text` with every raw IBAN, IIN and phone number masked; masked values pass through unchanged."""
     # IBANs first: their digit runs could otherwise be taken for (and partly masked as) IINs or phones.
-    text = _sub(_IBAN_RE, _mask_iban_match, text)
+    if _KZ_START.search(text):
+        text = _sub(_IBAN_RE, _mask_iban_match, text)
     text = _sub(_IIN_RE, _mask_iin_match, text)
-    text = _sub(_IIN_SPACED_RE, _mask_iin_match, text)
     return _sub(_PHONE_RE, _mask_phone_match, text)
 
 

@@ -71,8 +71,10 @@ class Engine:
 
     async def commit(self, step: Step) -> None:
         _keep_outbox_armed(step.dialog, self.clock.now())
-        await self.store.save(step.dialog, step.saved_timers, step.extra_keys, step.journal(self.clock.now()),
-                              step.lookup_keys, step.saved_marks)
+        records = step.journal(self.clock.now())
+        step.bound_transcript(self.settings.transcript_max_lines)  # what it drops is in `records` or logged before
+        await self.store.save(step.dialog, step.saved_timers, step.extra_keys, records, step.lookup_keys,
+                              step.saved_marks)
         step.saved_timers = dict(step.dialog.timers)
         step.saved_marks = index_marks(step.dialog)
         step.extra_keys = []

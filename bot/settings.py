@@ -43,6 +43,11 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     # More messages than this from one phone in one minute is a flood: acknowledged once, then ignored.
     inbound_per_minute: int = 10
+    # A USSD post's `text` repeats the session's inputs: at most this many new ones are taken from one post (the
+    # last ones); the rest are ignored, so one post cannot make hundreds of steps.
+    ussd_max_new_inputs: int = 3
+    # The lines a dialog keeps in its transcript; older ones stay in the dialog log (and `proactive-bot logs`).
+    transcript_max_lines: int = 200
     send_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600)
     submit_retry_seconds: tuple[int, ...] = (60, 300, 900, 3600)
     # An SMS the gateway reports undelivered is sent again after each of these (plus up to 20 % jitter);
@@ -87,6 +92,7 @@ class Settings:
             "extension_calendar_days", "max_unclear_replies", "max_bank_errors", "event_clock_skew_seconds",
             "log_retention_days", "log_feed_maxlen", "inbound_per_minute", "shards", "worker_concurrency",
             "job_max_deliveries",
+            "ussd_max_new_inputs", "transcript_max_lines",
         ):
             if name.upper() in env:
                 values[name] = int(env[name.upper()])

@@ -50,3 +50,36 @@ class Step:
         records.extend({**base, **extra} for extra in self.extra_log)
         self.extra_log = []
         return records
+
+    def bound_transcript(self, limit: int) -> int:
+        """Keep at most `limit` transcript lines (after `journal`: every line has its log record already).
+
+        The oldest go first, except lines something still refers to: a message not sent yet or still in the
+        outbox, and the first send of a message that has resends (delivery reports and resends look it up).
+        Status changes keep pointing at the lines they came after. Returns how many lines were dropped.
+        """
+        d = self.dialog
+        excess = len(d.transcript) - limit
+        if excess <= 0:
+            return 0
+        waiting = {item["id"] for item in d.outbox}
+        roots = {line["resend_of"] for line in d.transcript if line.get("resend_of")}
+        kept: list[dict[str, Any]] = []
+        dropped_before = [0]  # dropped_before[i]: how many of the first i lines were dropped
+        for line in d.transcript:
+            pinned = (line.get("message_id") in waiting or line.get("message_id") in roots
+                      or line.get("status") in ("held", "pending"))
+            if excess and not pinned:
+                excess -= 1
+                dropped_before.append(dropped_before[-1] + 1)
+            else:
+                kept.append(line)
+                dropped_before.append(dropped_before[-1])
+        for change in d.history:
+            turn = change.get("turn")
+            if isinstance(turn, int) and 0 <= turn < len(dropped_before):
+                change["turn"] = turn - dropped_before[turn]
+        d.transcript = kept
+        # Every line is seen (journal ran): re-key by position, as lines without an id are keyed.
+        self._seen_lines = {self._line_key(i, e): e.get("status") for i, e in enumerate(kept)}
+        return dropped_before[-1]

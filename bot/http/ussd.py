@@ -96,6 +96,7 @@ class UssdTurn:
         self.store = app[STORE]
         self.clock = app[CLOCK]
         self.channel = app[USSD_CHANNEL]
+        self.settings = app[SETTINGS]
         self.request = request
         self.msisdn = request.msisdn
 
@@ -108,7 +109,13 @@ class UssdTurn:
                 return Screen(previous.reply, previous.open)  # a repeated post: the same screen, no new effect
             session = previous
             screen = Screen(previous.reply, previous.open)
-            for n in range(previous.seen, len(inputs)):
+            # Only the newest few: a post carrying hundreds of new inputs would otherwise make as many steps
+            # under the phone's lock. Those skipped are ignored, not answered (no question repeated for them).
+            first = max(previous.seen, len(inputs) - self.settings.ussd_max_new_inputs)
+            if first > previous.seen:
+                log.warning("USSD %s: %d inputs in one post; only the last %d taken", mask_msisdn(self.msisdn),
+                            len(inputs) - previous.seen, len(inputs) - first)
+            for n in range(first, len(inputs)):
                 screen = await self._take(session, n, inputs[n])
                 if not screen.open:
                     break

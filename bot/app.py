@@ -11,6 +11,7 @@ from typing import cast
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
@@ -123,7 +124,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
     app.add_routes([*ops.routes(), web.get("/metrics", metrics.get_metrics)])
     ops.setup(app)
     metrics.setup_metrics(app)  # its middleware times every request, so it goes first (outermost)
-    app.middlewares.extend([_store_unavailable, _json_errors])
+    app.middlewares.extend([_store_unavailable, _json_errors, _readable_forms])
     return app
 
 
@@ -177,6 +178,24 @@ async def _json_errors(request: web.Request,
         # What was saved before the failure is whole (every write is one transaction); timers finish the rest.
         log.exception("request %s %s failed", request.method, request.path)
         return _internal_error()
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@web.middleware
+async def _readable_forms(request: web.Request,
+                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """A console form that cannot be read (multipart without a boundary, bytes that are not UTF-8) is a 422, not
+    the ValueError aiohttp raises from `request.post()` inside a handler. Read here once; handlers get it cached."""
+    if request.method == "POST" and request.path.startswith("/ops") and request.content_type in _FORM_TYPES:
+        try:
+            await request.post()
+        except (ValueError, LookupError, HttpProcessingError) as error:  # bad bytes, charset, multipart part
+            message = f"the form cannot be read: {type(error).__name__}"
+            return web.json_response({"errors": [{"field": "$", "code": "malformed_form", "message": message}]},
+                                     status=422)
+    return await handler(request)
 
 
 def _internal_error() -> web.Response:

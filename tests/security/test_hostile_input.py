@@ -45,8 +45,8 @@ CASES = [
 
 async def _snapshot(run: Running, dialog_id: str) -> tuple[object, ...]:
     dialog = await run.client.dialog(dialog_id)
-    return (dialog["status"], len(dialog["transcript"]), len(await run.client.inbox(MSISDN)),
-            await run.redis.dbsize())
+    keys = [k async for k in run.redis.scan_iter(match=f"{run.system.settings.key_prefix}:*", count=1000)]
+    return dialog["status"], len(dialog["transcript"]), len(await run.client.inbox(MSISDN)), sorted(keys)
 
 
 @pytest.fixture
@@ -117,3 +117,24 @@ async def test_hostile_list_queries_are_a_422(real: Running, query: str) -> None
                                        headers={"Authorization": "Bearer dev-operator"}) as resp:
         assert resp.status == 422, await resp.text()
         assert (await resp.json())["errors"][0]["field"] in ("cursor", "limit")
+
+
+FORMS = [
+    ("multipart without a boundary", b"--x\r\n", "multipart/form-data"),
+    ("a broken multipart part", b"--x\r\ngarbage", "multipart/form-data; boundary=x"),
+    ("a form that is not UTF-8", b"token=\xff\xfe&name=a", "application/x-www-form-urlencoded"),
+    ("a form in an unknown charset", b"token=a&name=a", "application/x-www-form-urlencoded; charset=koi8-zz"),
+]
+
+
+@pytest.mark.parametrize("path", ["/ops/login", "/ops/dialogs/{id}/note", "/ops/api/dialogs/{id}/close"])
+@pytest.mark.parametrize(("label", "body", "content_type"), FORMS, ids=[f[0] for f in FORMS])
+async def test_an_unreadable_console_form_is_a_422_not_a_500(real: Running, dialog_id: str, path: str, label: str,
+                                                             body: bytes, content_type: str) -> None:
+    before = await _snapshot(real, dialog_id)
+    headers = {"Content-Type": content_type, "Authorization": "Bearer dev-operator"}
+    async with real.client.session.post(f"{real.system.url}{path.format(id=dialog_id)}", data=body,
+                                        headers=headers) as resp:
+        assert resp.status == 422, await resp.text()
+        assert (await resp.json())["errors"][0]["code"] in ("malformed_form", "malformed_json")
+    assert await _snapshot(real, dialog_id) == before

@@ -12,7 +12,7 @@ from bot.domain.iin import IinError, iin_birth_date, validate_iin
 from bot.domain.phone import PhoneError, parse_msisdn
 from bot.engine import NewEvent
 
-EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # fullmatch: "$" would let a trailing newline through
 MAX_CHILDREN = 10
 ADULT_AGE = 18
 
@@ -114,7 +114,7 @@ def parse_event(data: Any) -> tuple[NewEvent | CancelEvent | None, list[FieldErr
     if not isinstance(data, dict):
         return None, [FieldError("$", "type", "the body must be a JSON object")]
     event_id = c.string(data, "event_id", "event_id", max_len=128)
-    if event_id is not None and not EVENT_ID.match(event_id):
+    if event_id is not None and not EVENT_ID.fullmatch(event_id):
         c.fail("event_id", "invalid", "event_id may hold only A-Z a-z 0-9 . _ : - (1 to 128 characters)")
     kind = data.get("type")
     if kind not in ("birth", "disability", "cancel"):
@@ -123,6 +123,9 @@ def parse_event(data: Any) -> tuple[NewEvent | CancelEvent | None, list[FieldErr
     registered_at = c.instant(data, "registered_at", "registered_at")
     if kind == "cancel":
         cancels = c.string(data, "cancels", "cancels", max_len=128)
+        if cancels is not None and not EVENT_ID.fullmatch(cancels):
+            c.fail("cancels", "invalid", "cancels is an event_id: A-Z a-z 0-9 . _ : - (1 to 128 characters)")
+            cancels = None
         if c.errors or event_id is None or cancels is None:
             return None, c.errors
         return CancelEvent(event_id, cancels), []

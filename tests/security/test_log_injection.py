@@ -60,6 +60,23 @@ async def test_an_outside_id_that_is_not_an_id_is_a_422_naming_it(real: Running,
     assert await _state(real, dialog_id) == before
 
 
+@pytest.mark.parametrize(("field", "body"), [
+    ("event_id", {"event_id": "zags-1\n", "type": "cancel", "cancels": "zags-0",
+                  "registered_at": "2026-11-23T10:00:00+05:00"}),
+    ("event_id", {"event_id": "zags-1\u202e", "type": "cancel", "cancels": "zags-0",
+                  "registered_at": "2026-11-23T10:00:00+05:00"}),
+    ("cancels", {"event_id": "zags-2", "type": "cancel", "cancels": "zags-0\n2026 INFO forged",
+                 "registered_at": "2026-11-23T10:00:00+05:00"}),
+], ids=["trailing newline", "bidi override", "cancels with a newline"])
+async def test_an_event_id_that_is_not_an_id_is_a_422_naming_it(real: Running, dialog_id: str, field: str,
+                                                                body: dict[str, Any]) -> None:
+    before = await _state(real, dialog_id)
+    status, text = await send(real, await build(real, "events", json.dumps(body).encode()))
+    assert status == 422, text
+    assert [e["field"] for e in json.loads(text)["errors"]] == [field]
+    assert await _state(real, dialog_id) == before
+
+
 def test_every_app_log_line_escapes_control_characters() -> None:
     stream = io.StringIO()
     logger = logging.getLogger("tests.security.injection")

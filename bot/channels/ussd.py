@@ -128,14 +128,14 @@ class UssdChannel:
         session_id = id_field(payload, "sessionId")
         assert session_id is not None
         service_code = text_field(payload, "serviceCode", 32)
-        if not _SERVICE_CODE.fullmatch(service_code):
-            raise InboundFormatError("serviceCode", "serviceCode must be a USSD code such as *1414#")
         number = text_field(payload, "phoneNumber", 32)
         text = text_field(payload, "text", _MAX_TEXT, required=False)
         try:
             msisdn = parse_msisdn(number).e164
         except PhoneError as error:
             raise InboundFormatError("phoneNumber", str(error)) from error
+        if not _SERVICE_CODE.fullmatch(service_code):
+            raise InboundFormatError("serviceCode", "serviceCode must be a USSD code such as *1414#")
         return UssdRequest(session_id, service_code, msisdn, tuple(text.split("*")) if text else ())
 
     def render(self, screen: Screen) -> str:

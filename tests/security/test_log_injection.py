@@ -43,6 +43,7 @@ BAD_IDS = [
     ("sms_status", "message_id", {"status": "failed"}),
     ("sms_status", "client_id", {"message_id": "gw-1", "status": "failed"}),
     ("ussd", "sessionId", {"serviceCode": "*1414#", "phoneNumber": MSISDN, "text": ""}),
+    ("ussd", "serviceCode", {"sessionId": "s-1", "phoneNumber": MSISDN, "text": ""}),
 ]
 
 

@@ -18,6 +18,9 @@ class MocksSettings:
 
     bot_url: str = "http://127.0.0.1:8080"
     backend_secret: str = "dev-backend-secret"
+    # The SMS and USSD gateways sign every post to the bot with these (the bot's SMS_/USSD_GATEWAY_SECRET).
+    sms_gateway_secret: str = "dev-sms-gateway-secret"
+    ussd_gateway_secret: str = "dev-ussd-gateway-secret"
     decision_delay_seconds: int = 3600
     extension_days: int = 30
     rates_path: Path = DEFAULT_RATES_PATH

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import secrets
 from typing import Any
 
 from bot.clock import ALMATY, parse_instant
@@ -19,6 +20,13 @@ MOTHER_WITH_HALYK = "920412412349"  # account on record: KZ03601KZT0000412345
 FATHER_NO_ACCOUNT = "880930324560"
 FATHER_FORTE = "850505315614"
 VALID_IBAN = "KZ64965KZT0000031234"  # ForteBank, mod-97 correct
+
+
+def production_secrets() -> dict[str, str]:
+    """Fresh random values for every secret `serve` and `worker` insist on (README "Security", "Secrets")."""
+    from bot.settings import SECRETS
+
+    return {name: secrets.token_hex(32) for name in SECRETS}
 
 
 def render(msg_id: str, lang: str, **params: Any) -> str:

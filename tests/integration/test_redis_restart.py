@@ -38,8 +38,9 @@ async def _post_until_taken(session: aiohttp.ClientSession, system: DevSystem, b
     while True:
         try:
             # HTTP Basic, as a gateway that cannot sign (Kannel) sends it: `dev` takes every scheme.
-            gateway = aiohttp.BasicAuth(system.settings.sms_gateway_user, system.settings.sms_gateway_secret)
-            async with session.post(f"{system.url}/v1/inbound/sms", json=body, auth=gateway) as resp:
+            gateway = aiohttp.encode_basic_auth(system.settings.sms_gateway_user, system.settings.sms_gateway_secret)
+            async with session.post(f"{system.url}/v1/inbound/sms", json=body,
+                                    headers={"Authorization": gateway}) as resp:
                 statuses.append(resp.status)
                 if resp.status < 300:
                     return

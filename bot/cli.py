@@ -104,6 +104,7 @@ async def _mocks(port: int, bot_url: str) -> None:
     # The gateways sign their posts to the bot with the bot's own gateway secrets.
     settings.sms_gateway_secret = os.environ.get("SMS_GATEWAY_SECRET") or settings.sms_gateway_secret
     settings.ussd_gateway_secret = os.environ.get("USSD_GATEWAY_SECRET") or settings.ussd_gateway_secret
+    settings.sign_with_wall_clock = True
     # The Bot API mock must know the bot's token and the secret it sends with each webhook update.
     settings.telegram_token = os.environ.get("TELEGRAM_TOKEN") or settings.telegram_token
     settings.telegram_secret = os.environ.get("TELEGRAM_SECRET") or settings.telegram_secret

@@ -164,7 +164,7 @@ class SmsGateway:
         }  # fmt: skip
         self.received.append(message)
         body = dump(message)
-        headers = signed_headers(self.settings.sms_gateway_secret, self.clock.now(), body)
+        headers = signed_headers(self.settings.sms_gateway_secret, self.settings.signing_time(self.clock.now()), body)
         status, answer = await self.outbound.post(self.settings.bot(INBOUND_PATH), body, headers)
         if not 200 <= status < 300:
             raise BotRefused(status, answer)
@@ -189,7 +189,8 @@ class SmsGateway:
         self.reports.append(report)
         try:
             body = dump(report)
-            headers = signed_headers(self.settings.sms_gateway_secret, self.clock.now(), body)
+            at = self.settings.signing_time(self.clock.now())
+            headers = signed_headers(self.settings.sms_gateway_secret, at, body)
             status, _ = await self.outbound.post(self.settings.bot(STATUS_PATH), body, headers)
         except OutboundError as exc:
             log.warning("delivery report %s not posted: %s", report["message_id"], exc)

@@ -126,7 +126,8 @@ class UssdGateway:
                 "text": "*".join(current.inputs)}
         body = urlencode(form).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   **signed_headers(self.settings.ussd_gateway_secret, self.clock.now(), body)}
+                   **signed_headers(self.settings.ussd_gateway_secret, self.settings.signing_time(self.clock.now()),
+                                   body)}
         try:
             status, answer = await self.outbound.post(self.settings.bot(CALLBACK_PATH), body, headers)
         except OutboundError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,6 +22,9 @@ class Settings:
     redis_url: str | None = None
     key_prefix: str = "pb"
     events_secret: str = "dev-secret"
+    # One secret per registry instead (EVENTS_SECRETS=zags:…,mse:…): an event records which registry signed it,
+    # and only that registry may cancel it.
+    events_secrets: tuple[tuple[str, str], ...] = ()
     operator_token: str = "dev-operator"
     backend_secret: str = "dev-backend-secret"
     # The gateways that speak for citizens (README "Security"): each its own credential, the schemes it may
@@ -124,6 +128,8 @@ class Settings:
             values["quiet_end"] = _hhmm(env["QUIET_END"])
         values.update(_telegram_from_env(env))
         values.update(_gateways_from_env(env))
+        if env.get("EVENTS_SECRETS"):
+            values["events_secrets"] = registry_secrets(env["EVENTS_SECRETS"])
         return replace(base, **values)
 
     def with_(self, **changes: Any) -> Settings:
@@ -153,11 +159,31 @@ def dev_secrets() -> frozenset[str]:
     return frozenset(str(getattr(base, name)) for name in names)
 
 
+REGISTRY = re.compile(r"[a-z0-9_-]{1,32}")
+
+
+def registry_secrets(text: str) -> tuple[tuple[str, str], ...]:
+    """`zags:<secret>,mse:<secret>` as (registry, secret) pairs; ValueError names what is wrong."""
+    pairs: list[tuple[str, str]] = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        name, colon, secret = item.partition(":")
+        if not colon or not REGISTRY.fullmatch(name) or not secret:
+            raise ValueError("EVENTS_SECRETS must read registry:secret,… (registry names of a-z 0-9 _ -)")
+        if name in dict(pairs):
+            raise ValueError(f"EVENTS_SECRETS names the registry {name!r} twice")
+        pairs.append((name, secret))
+    return tuple(pairs)
+
+
 def weak_secret(env: dict[str, str]) -> str | None:
     """Why the production secrets in `env` cannot be used (one line naming the variable), or None."""
     names = [*SECRETS, *(("TELEGRAM_SECRET",) if env.get("TELEGRAM_TOKEN") else ())]
-    for name in names:
-        value = env.get(name)
+    values = [(name, env.get(name)) for name in names]
+    if env.get("EVENTS_SECRETS"):  # then EVENTS_SECRET is not used: each registry's secret is checked instead
+        at = names.index("EVENTS_SECRET")
+        values[at:at + 1] = [(f"EVENTS_SECRETS ({name})", secret)
+                             for name, secret in registry_secrets(env["EVENTS_SECRETS"])]
+    for name, value in values:
         if value is None:
             return f"{name} is not set"
         if not value:

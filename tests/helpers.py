@@ -55,6 +55,14 @@ async def birth(client: DevClient, *, msisdn: str = "+77011112233", parent_iin: 
     return status, answer, event
 
 
+async def birth_event_now(client: DevClient, msisdn: str) -> dict[str, Any]:
+    """A birth event of yesterday's child, registered now, not yet posted."""
+    now = (await client.clock())["now"]
+    born = await local_today(client) - dt.timedelta(days=1)
+    return birth_event(event_id(), parent_iin=MOTHER_WITH_HALYK, msisdn=msisdn, language="kk", registered_at=now,
+                       children=[(child_iin(born), born)])
+
+
 async def disabled_child(client: DevClient, *, msisdn: str = "+77021112233", language: str | None = "ru",
                          recipient_iin: str = FATHER_FORTE) -> tuple[int, dict[str, Any]]:
     now = (await client.clock())["now"]

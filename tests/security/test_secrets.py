@@ -117,3 +117,54 @@ async def test_a_bad_gateway_setting_is_one_line_too() -> None:
     assert code == 2 and len(lines) == 1 and "SMS_GATEWAY_ALLOW" in lines[0]
     code, lines = await _run("worker", {**STRONG, "REDIS_URL": REDIS_URL, "USSD_GATEWAY_AUTH": "hmac,password"})
     assert code == 2 and len(lines) == 1 and "USSD_GATEWAY_AUTH" in lines[0]
+
+
+# ---- one secret per registry (EVENTS_SECRETS) ------------------------------------------------------------
+
+
+ZAGS, MSE = "z" * 40, "m" * 40
+
+
+def test_registry_secrets_are_read_and_checked() -> None:
+    env = {**STRONG, "EVENTS_SECRETS": f"zags:{ZAGS}, mse:{MSE}"}
+    assert Settings.from_env(env).events_secrets == (("zags", ZAGS), ("mse", MSE))
+    del env["EVENTS_SECRET"]  # not used then
+    assert weak_secret(env) is None
+    for secrets_, named in ((f"zags:{ZAGS},mse:short", "EVENTS_SECRETS (mse) is shorter"),
+                            (f"zags:dev-secret,mse:{MSE}", "EVENTS_SECRETS (zags) is a dev default")):
+        problem = weak_secret({**env, "EVENTS_SECRETS": secrets_})
+        assert problem is not None and problem.startswith(named)
+    for bad in ("zags", f"ZAGS:{ZAGS}", f"zags:{ZAGS},zags:{MSE}", f":{ZAGS}"):
+        with pytest.raises(ValueError, match="EVENTS_SECRETS"):
+            Settings.from_env({**env, "EVENTS_SECRETS": bad})
+
+
+async def test_a_cancel_is_taken_only_from_the_registry_that_sent_the_event() -> None:
+    from bot.http.common import STORE
+    from gateway_mocks.registry import cancel_event
+    from tests.conftest import start_running, stop_running
+    from tests.helpers import birth_event_now, texts
+
+    running, prefix = await start_running("redis", events_secrets=(("zags", ZAGS), ("mse", MSE)))
+    try:
+        client, phone = running.client, "+77011119101"
+        event = await birth_event_now(client, phone)
+        assert (await client.post_event(event))[0] == 401  # the shared EVENTS_SECRET no longer signs
+        status, answer = await client.post_event(event, secret=ZAGS)
+        assert status == 202 and answer["status"] == "awaiting_consent"
+        store = running.system.runner.app[STORE]
+        dialog = await store.load(answer["dialog_id"])
+        assert dialog is not None and dialog.registry == "zags"
+        await running.system.gateway.flush()  # the offer's delivery report is in
+        before = (await client.dialog(answer["dialog_id"]), await texts(client, phone))
+        now = (await client.clock())["now"]
+        forged = cancel_event("mse-cancel-1", cancels=event["event_id"], registered_at=now)
+        status, refused = await client.post_event(forged, secret=MSE)
+        assert status == 403 and refused["errors"][0]["code"] == "other_registry"
+        assert (await client.dialog(answer["dialog_id"]), await texts(client, phone)) == before
+        assert await store.event_dialog("mse-cancel-1") is None  # its id was not claimed either
+        real = cancel_event("zags-cancel-1", cancels=event["event_id"], registered_at=now)
+        status, done = await client.post_event(real, secret=ZAGS)
+        assert status == 202 and done["status"] == "cancelled"
+    finally:
+        await stop_running(running, prefix)

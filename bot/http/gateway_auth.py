@@ -114,8 +114,9 @@ def _credential_problem(request: web.Request, body: bytes, gateway: Gateway) -> 
     if "hmac" in gateway.schemes and signed:
         settings = request.app[SETTINGS]
         return check_signature(request, body, gateway.secret, request.app[CLOCK], settings.event_clock_skew_seconds)
-    if "basic" in gateway.schemes and headers.get("Authorization", "").startswith("Basic "):
-        return None if _basic_ok(headers["Authorization"][6:], gateway) else "the Basic credentials are wrong"
+    authorization = headers.get("Authorization", "")
+    if "basic" in gateway.schemes and authorization[:6].lower() == "basic ":  # the scheme name is case-blind
+        return None if _basic_ok(authorization[6:], gateway) else "the Basic credentials are wrong"
     if "token" in gateway.schemes and TOKEN_HEADER in headers:
         return None if _equal(headers[TOKEN_HEADER], gateway.secret) else f"{TOKEN_HEADER} is wrong"
     wanted = {"hmac": "X-Timestamp and X-Signature", "basic": "HTTP Basic credentials", "token": TOKEN_HEADER}

@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import os
+import secrets
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -28,7 +29,7 @@ from bot.clock import parse_instant
 from bot.devserver import DevSystem, start_dev
 from bot.http.common import ENGINE
 from bot.logs import masked_handler, setup_logging
-from bot.settings import Settings
+from bot.settings import SECRETS, Settings
 
 COUNTS: Counter[str] = Counter()  # redis_commands, redis_round_trips, step:<kind>
 
@@ -97,10 +98,16 @@ def stats(system: DevSystem, workers: list[asyncio.subprocess.Process]) -> dict[
     }
 
 
-async def start_workers(count: int, redis_url: str, prefix: str, url: str) -> list[asyncio.subprocess.Process]:
+async def start_workers(count: int, redis_url: str, prefix: str, url: str,
+                        client_id_secret: str) -> list[asyncio.subprocess.Process]:
     """`count` `proactive-bot worker` processes doing this system's queued work (the timers stay with its
-    simulated clock: they poll none, and each job carries its own instant)."""
-    env = {**os.environ, "REDIS_URL": redis_url, "KEY_PREFIX": prefix, "PUBLIC_URL": url,
+    simulated clock: they poll none, and each job carries its own instant).
+
+    A worker refuses dev secrets: each gets random ones, but for the SMS client-id secret, which it shares with
+    this process (it tags the SMS it sends; this process checks the tags in their delivery reports)."""
+    strong = {name: secrets.token_hex(32) for name in SECRETS}
+    env = {**os.environ, **strong, "SMS_CLIENT_ID_SECRET": client_id_secret,
+           "REDIS_URL": redis_url, "KEY_PREFIX": prefix, "PUBLIC_URL": url,
            "SMS_GATEWAY_URL": f"{url}/mock/sms", "EGOV_URL": f"{url}/mock/egov",
            "ASSIGNMENT_URL": f"{url}/mock/assignment", "POLL_TIMERS": "0", "TELEGRAM_TOKEN": "",
            "WORKER_CONCURRENCY": "32", "LOG_LEVEL": "WARNING"}
@@ -120,10 +127,12 @@ async def serve(redis_url: str, prefix: str, clock_start: dt.datetime, experimen
     """Start the dev system, announce it, answer commands until `quit` or end of input."""
     redis = counting_redis(redis_url, blocking=experiments_module.POOL_EXPERIMENT in experiments)
     # With worker processes, this one only answers HTTP, queues, runs the mocks and the simulated clock.
-    settings = Settings(key_prefix=prefix, worker_concurrency=0 if workers else 16)
+    settings = Settings(key_prefix=prefix, worker_concurrency=0 if workers else 16,
+                        sms_client_id_secret=secrets.token_hex(32))
     system = await start_dev(port=0, clock_start=clock_start, redis=redis, settings=settings)
     _count_steps(system)
-    processes = await start_workers(workers, redis_url, prefix, system.url) if workers else []
+    processes = await start_workers(workers, redis_url, prefix, system.url,
+                                    settings.sms_client_id_secret) if workers else []
     print(json.dumps({"url": system.url, "pid": os.getpid(), "worker_pids": [p.pid for p in processes]}),
           flush=True)
     loop = asyncio.get_running_loop()

@@ -26,6 +26,7 @@ from bot.clock import Clock, SimClock, SystemClock
 from bot.engine import Engine
 from bot.http import callbacks, dialogs, events, inbound
 from bot.http.common import CLOCK, ENGINE, JOBS, SETTINGS, STORE
+from bot.http.gateway_auth import GATEWAYS, Gateways
 from bot.i18n import Translator
 from bot.jobs import JobClock, JobFailed, JobQueue, Worker
 from bot.settings import Settings
@@ -46,6 +47,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
     translator = translator or Translator()
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[GATEWAYS] = Gateways.from_settings(settings)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         client = redis if redis is not None else _redis_from(settings)
@@ -55,7 +57,8 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
                       log_feed_maxlen=settings.log_feed_maxlen,
                       lock_seconds=settings.phone_lock_seconds)
         work_clock = JobClock(clock)  # inside a job: the instant it was accepted
-        sms = SmsChannel(session, settings.sms_gateway_url, settings.sms_sender, settings.http_timeout_seconds)
+        sms = SmsChannel(session, settings.sms_gateway_url, settings.sms_sender, settings.http_timeout_seconds,
+                         settings.sms_client_id_secret)
         channels: dict[str, Channel] = {}
         # -- channels: ussd --
         from bot.channels.ussd import UssdChannel

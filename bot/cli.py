@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import sys
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -46,14 +47,27 @@ async def _dev(port: int, clock_start: str | None) -> None:
             await redis.aclose()
 
 
+def _refuse(command: str, problem: str) -> NoReturn:
+    """One line on stderr and exit status 2: the configuration is wrong, nothing was started."""
+    print(f"proactive-bot {command}: {problem}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
 async def _serve(port: int | None, command: str = "serve") -> None:
     """The production bot; `worker` is the same without the HTTP listener: it does queued work and timers."""
     from bot.app import create_app
-    from bot.settings import Settings
+    from bot.settings import Settings, weak_secret
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        _refuse(command, str(error))
     if not settings.redis_url:
         raise SystemExit(f"proactive-bot {command}: REDIS_URL is required (a real Redis; `dev` embeds one)")
+    # Anyone who knows a secret can speak for citizens: never run in production on a guessable one.
+    problem = weak_secret(dict(os.environ))
+    if problem:
+        _refuse(command, f"{problem}: set it to a random secret of at least 32 bytes (openssl rand -hex 32)")
     app = create_app(settings, clock=SystemClock())
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()  # opens Redis and starts the timer poller
@@ -87,6 +101,10 @@ async def _mocks(port: int, bot_url: str) -> None:
         raise SystemExit(f"proactive-bot mocks: {error}") from None
     settings.bot_url = bot_url
     settings.backend_secret = os.environ.get("BACKEND_SECRET", "dev-backend-secret")
+    # The gateways sign their posts to the bot with the bot's own gateway secrets.
+    settings.sms_gateway_secret = os.environ.get("SMS_GATEWAY_SECRET") or settings.sms_gateway_secret
+    settings.ussd_gateway_secret = os.environ.get("USSD_GATEWAY_SECRET") or settings.ussd_gateway_secret
+    settings.sign_with_wall_clock = True
     # The Bot API mock must know the bot's token and the secret it sends with each webhook update.
     settings.telegram_token = os.environ.get("TELEGRAM_TOKEN") or settings.telegram_token
     settings.telegram_secret = os.environ.get("TELEGRAM_SECRET") or settings.telegram_secret

@@ -15,11 +15,14 @@ class DevClient:
     """Talks to `proactive-bot dev` (or the in-process DevSystem) over HTTP only."""
 
     def __init__(self, session: aiohttp.ClientSession, url: str, *, events_secret: str = "dev-secret",
-                 operator_token: str = "dev-operator") -> None:
+                 operator_token: str = "dev-operator", sms_gateway_secret: str = "dev-sms-gateway-secret",
+                 ussd_gateway_secret: str = "dev-ussd-gateway-secret") -> None:
         self.session = session
         self.url = url
         self.events_secret = events_secret
         self.operator_token = operator_token
+        self.sms_gateway_secret = sms_gateway_secret
+        self.ussd_gateway_secret = ussd_gateway_secret
 
     async def now_ts(self) -> int:
         clock = await self.clock()
@@ -36,6 +39,33 @@ class DevClient:
                    "X-Signature": sign(secret or self.events_secret, ts, body)}
         async with self.session.post(f"{self.url}/v1/events", data=body, headers=headers) as resp:
             return resp.status, await resp.json(content_type=None)
+
+    # ---- the gateways' own posts, signed as the README's "Security" says -----------------------------
+
+    async def gateway_post(self, path: str, body: bytes, *, secret: str, content_type: str = "application/json",
+                           timestamp: int | None = None) -> tuple[int, str]:
+        """POST raw bytes to a gateway endpoint of the bot, signed with `secret`: (status, text of the answer)."""
+        ts = str(timestamp if timestamp is not None else await self.now_ts())
+        headers = {"Content-Type": content_type, "X-Timestamp": ts, "X-Signature": sign(secret, ts, body)}
+        async with self.session.post(f"{self.url}{path}", data=body, headers=headers) as resp:
+            return resp.status, await resp.text()
+
+    async def post_sms(self, message: dict[str, Any]) -> tuple[int, Any]:
+        """What the SMS gateway posts for a citizen's SMS, signed: (status, JSON answer)."""
+        status, text = await self.gateway_post("/v1/inbound/sms", json.dumps(message).encode(),
+                                               secret=self.sms_gateway_secret)
+        return status, json.loads(text)
+
+    async def post_delivery_report(self, report: dict[str, Any]) -> tuple[int, Any]:
+        """What the SMS gateway posts for a delivery report, signed: (status, JSON answer)."""
+        status, text = await self.gateway_post("/v1/inbound/sms/status", json.dumps(report).encode(),
+                                               secret=self.sms_gateway_secret)
+        return status, json.loads(text)
+
+    async def post_ussd(self, body: bytes, content_type: str = "application/x-www-form-urlencoded") -> tuple[int,
+                                                                                                              str]:
+        """What the USSD gateway posts for one step of a session, signed: (status, text of the answer)."""
+        return await self.gateway_post("/v1/ussd", body, secret=self.ussd_gateway_secret, content_type=content_type)
 
     async def phone_says(self, msisdn: str, text: str) -> int:
         async with self.session.post(f"{self.url}/mock/phones/{quote(msisdn)}/sms", json={"text": text}) as r:

@@ -76,6 +76,8 @@ async def start_dev(*, host: str = "127.0.0.1", port: int = 8080, clock_start: d
     mocks_settings = mocks_settings or MocksSettings()
     mocks_settings.bot_url = base
     mocks_settings.backend_secret = settings.backend_secret
+    mocks_settings.sms_gateway_secret = settings.sms_gateway_secret
+    mocks_settings.ussd_gateway_secret = settings.ussd_gateway_secret
     mocks_settings.telegram_token = settings.telegram_token or mocks_settings.telegram_token
     mocks_settings.telegram_secret = settings.telegram_secret
     app = create_app(settings, redis=redis if redis is not None else embedded_redis(), clock=clock)

@@ -42,6 +42,7 @@ class NewEvent:
     subject_iins: list[str]
     event_date: dt.date
     registered_at: dt.datetime
+    registry: str | None = None  # which registry signed it, when each has its own secret (EVENTS_SECRETS)
 
 
 class Engine:
@@ -110,7 +111,7 @@ class Engine:
             service=event.service,
             msisdn=event.msisdn, recipient_iin=event.recipient_iin, subject_iins=list(event.subject_iins),
             event_date=event.event_date.isoformat(), registered_at=iso(event.registered_at),
-            created_at=iso(now), language=event.language, mobile=event.mobile,
+            created_at=iso(now), language=event.language, mobile=event.mobile, registry=event.registry,
         )
         # Armed before the first save: if we stop right after it, the timer starts the dialog later.
         dialog.timers["start"] = iso(now)
@@ -187,8 +188,12 @@ class Engine:
 
     # ---- corrections -------------------------------------------------------------------------------
 
-    async def cancel(self, event_id: str, cancels: str) -> tuple[str, Dialog | None]:
-        """Withdraw the dialog of event `cancels`: ('cancelled'|'already'|'unknown', dialog)."""
+    async def cancel(self, event_id: str, cancels: str, registry: str | None = None) -> tuple[str, Dialog | None]:
+        """Withdraw the dialog of event `cancels`: ('cancelled'|'already'|'unknown'|'other_registry', dialog).
+
+        With a secret per registry, only the registry that sent the event may cancel it (dialogs made before
+        that, which name none, may be cancelled by any).
+        """
         target = await self.store.event_dialog(cancels)
         dialog = await self.store.load(target) if target else None
         if dialog is None:
@@ -196,6 +201,10 @@ class Engine:
         async with self.store.phone_lock(dialog.msisdn):
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
+            if loaded.registry is not None and registry != loaded.registry:
+                log.warning("cancel %s of dialog %s from registry %s, not %s: refused", event_id,
+                            loaded.dialog_id, registry, loaded.registry)
+                return "other_registry", loaded
             await self.store.claim_event(event_id, loaded.dialog_id)
             step = self.step(loaded, proactive=True)
             if loaded.state == "cancelled" or not self.fire(step, "cancel", by=event_id):

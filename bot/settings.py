@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,8 +22,26 @@ class Settings:
     redis_url: str | None = None
     key_prefix: str = "pb"
     events_secret: str = "dev-secret"
+    # One secret per registry instead (EVENTS_SECRETS=zags:…,mse:…): an event records which registry signed it,
+    # and only that registry may cancel it.
+    events_secrets: tuple[tuple[str, str], ...] = ()
     operator_token: str = "dev-operator"
     backend_secret: str = "dev-backend-secret"
+    # The gateways that speak for citizens (README "Security"): each its own credential, the schemes it may
+    # use (hmac: X-Timestamp/X-Signature as for events; basic: HTTP Basic, user and this secret as password;
+    # token: X-Gateway-Token), and optionally the networks its posts may come from.
+    sms_gateway_secret: str = "dev-sms-gateway-secret"
+    sms_gateway_auth: tuple[str, ...] = ("hmac", "basic", "token")
+    sms_gateway_user: str = "sms-gateway"
+    sms_gateway_allow: tuple[str, ...] = ()
+    ussd_gateway_secret: str = "dev-ussd-gateway-secret"
+    ussd_gateway_auth: tuple[str, ...] = ("hmac", "basic", "token")
+    ussd_gateway_user: str = "ussd-gateway"
+    ussd_gateway_allow: tuple[str, ...] = ()
+    # Proxies whose X-Forwarded-For is believed (CIDRs); from anyone else the header is ignored.
+    trusted_proxies: tuple[str, ...] = ()
+    # Tags each SMS client id we send, so that a delivery report must name an SMS we really sent.
+    sms_client_id_secret: str = "dev-sms-client-id-secret"
     # The gateways the bot talks to; `dev` points these at its own /mock sub-application.
     public_url: str = "http://127.0.0.1:8080"
     sms_gateway_url: str = "http://127.0.0.1:8090/mock/sms"
@@ -84,6 +104,8 @@ class Settings:
         for name in (
             "redis_url", "key_prefix", "events_secret", "operator_token", "backend_secret", "public_url",
             "sms_gateway_url", "egov_url", "assignment_url", "sms_sender",
+            "sms_gateway_secret", "sms_gateway_user", "ussd_gateway_secret", "ussd_gateway_user",
+            "sms_client_id_secret",
         ):
             if name.upper() in env:
                 values[name] = env[name.upper()]
@@ -111,6 +133,9 @@ class Settings:
         if "QUIET_END" in env:
             values["quiet_end"] = _hhmm(env["QUIET_END"])
         values.update(_telegram_from_env(env))
+        values.update(_gateways_from_env(env))
+        if env.get("EVENTS_SECRETS"):
+            values["events_secrets"] = registry_secrets(env["EVENTS_SECRETS"])
         return replace(base, **values)
 
     def with_(self, **changes: Any) -> Settings:
@@ -124,6 +149,84 @@ class Settings:
         self.egov_url = f"{base_url}/mock/egov"
         self.assignment_url = f"{base_url}/mock/assignment"
         self.telegram_api_url = f"{base_url}/mock/telegram"
+
+
+GATEWAY_SCHEMES = ("hmac", "basic", "token")
+# What `serve` and `worker` refuse to run without (README "Security", "Secrets"); Telegram's when it is on.
+SECRETS = ("EVENTS_SECRET", "OPERATOR_TOKEN", "BACKEND_SECRET", "SMS_GATEWAY_SECRET", "USSD_GATEWAY_SECRET",
+           "SMS_CLIENT_ID_SECRET")
+MIN_SECRET_BYTES = 32
+
+
+def dev_secrets() -> frozenset[str]:
+    """Every secret `dev`, `demo` and the tests use: published in this repository, so never a real one."""
+    base = Settings()
+    names = [name.lower() for name in (*SECRETS, "TELEGRAM_SECRET", "TELEGRAM_TOKEN")]
+    return frozenset(str(getattr(base, name)) for name in names)
+
+
+REGISTRY = re.compile(r"[a-z0-9_-]{1,32}")
+
+
+def registry_secrets(text: str) -> tuple[tuple[str, str], ...]:
+    """`zags:<secret>,mse:<secret>` as (registry, secret) pairs; ValueError names what is wrong."""
+    pairs: list[tuple[str, str]] = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        name, colon, secret = item.partition(":")
+        if not colon or not REGISTRY.fullmatch(name) or not secret:
+            raise ValueError("EVENTS_SECRETS must read registry:secret,… (registry names of a-z 0-9 _ -)")
+        if name in dict(pairs):
+            raise ValueError(f"EVENTS_SECRETS names the registry {name!r} twice")
+        pairs.append((name, secret))
+    return tuple(pairs)
+
+
+def weak_secret(env: dict[str, str]) -> str | None:
+    """Why the production secrets in `env` cannot be used (one line naming the variable), or None."""
+    names = [*SECRETS, *(("TELEGRAM_SECRET",) if env.get("TELEGRAM_TOKEN") else ())]
+    values = [(name, env.get(name)) for name in names]
+    if env.get("EVENTS_SECRETS"):  # then EVENTS_SECRET is not used: each registry's secret is checked instead
+        at = names.index("EVENTS_SECRET")
+        values[at:at + 1] = [(f"EVENTS_SECRETS ({name})", secret)
+                             for name, secret in registry_secrets(env["EVENTS_SECRETS"])]
+    for name, value in values:
+        if value is None:
+            return f"{name} is not set"
+        if not value:
+            return f"{name} is empty"
+        if value in dev_secrets():
+            return f"{name} is a dev default, published in the repository"
+        if len(value.encode()) < MIN_SECRET_BYTES:
+            return f"{name} is shorter than {MIN_SECRET_BYTES} bytes"
+    if env.get("TELEGRAM_TOKEN") in dev_secrets():
+        return "TELEGRAM_TOKEN is a dev default, published in the repository"
+    return None
+
+
+def _gateways_from_env(env: dict[str, str]) -> dict[str, Any]:
+    """Schemes (default: hmac only in production) and source networks of each gateway; ValueError names a bad one."""
+    values: dict[str, Any] = {}
+    for gateway in ("sms", "ussd"):
+        name = f"{gateway.upper()}_GATEWAY_AUTH"
+        schemes = tuple(s.strip().lower() for s in env.get(name, "hmac").split(",") if s.strip())
+        unknown = [s for s in schemes if s not in GATEWAY_SCHEMES]
+        if not schemes or unknown:
+            raise ValueError(f"{name} must list some of {', '.join(GATEWAY_SCHEMES)}, got {env.get(name)!r}")
+        values[f"{gateway}_gateway_auth"] = schemes
+        values[f"{gateway}_gateway_allow"] = _networks(env, f"{gateway.upper()}_GATEWAY_ALLOW")
+    values["trusted_proxies"] = _networks(env, "TRUSTED_PROXIES")
+    return values
+
+
+def _networks(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated CIDRs (or single addresses), checked; () when unset or empty."""
+    items = tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{name}: {item!r} is not an address or CIDR network") from None
+    return items
 
 
 def _telegram_from_env(env: dict[str, str]) -> dict[str, Any]:

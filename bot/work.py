@@ -47,7 +47,7 @@ def handlers(engine: Engine) -> dict[str, Handler]:
         return _answer(dialog, created=created)
 
     async def cancel(p: dict[str, Any]) -> dict[str, Any]:
-        outcome, dialog = await engine.cancel(p["event_id"], p["cancels"])
+        outcome, dialog = await engine.cancel(p["event_id"], p["cancels"], p.get("registry"))
         return _answer(dialog, outcome=outcome)
 
     async def inbound(p: dict[str, Any]) -> dict[str, Any]:

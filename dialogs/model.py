@@ -83,6 +83,7 @@ class Dialog:
     expires_at: str | None = None
     duplicate_of: str | None = None
     cancelled_by: str | None = None
+    registry: str | None = None  # the registry that sent the event, when each signs with its own secret
     close_reason: str | None = None
     last_channel: str = "sms"
     timers: dict[str, str] = field(default_factory=dict)

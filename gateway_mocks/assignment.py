@@ -210,7 +210,7 @@ class AssignmentBackend:
     async def _deliver(
         self, application: Application, payload: dict[str, Any], attempt: int, now: dt.datetime
     ) -> None:
-        body, timestamp = dump(payload), int(now.timestamp())
+        body, timestamp = dump(payload), int(self.settings.signing_time(now).timestamp())
         signature = sign(self.settings.backend_secret, timestamp, body)
         headers = {"X-Timestamp": str(timestamp), "X-Signature": signature}
         url = application.callback_url

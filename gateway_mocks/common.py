@@ -113,6 +113,12 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+def signed_headers(secret: str, now: dt.datetime, body: bytes) -> dict[str, str]:
+    """`X-Timestamp` and `X-Signature` for a post to the bot, as every signing gateway sends them."""
+    timestamp = int(now.timestamp())
+    return {"X-Timestamp": str(timestamp), "X-Signature": sign(secret, timestamp, body)}
+
+
 def dump(payload: Any) -> bytes:
     """The raw JSON bytes the mocks send (UTF-8, compact), the same bytes that get signed."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.clock import SystemClock
 
 DEFAULT_RATES_PATH = Path(__file__).resolve().parent.parent / "config" / "rates.toml"
 _INT_RE = re.compile(r"-?[0-9]+")
@@ -18,6 +21,12 @@ class MocksSettings:
 
     bot_url: str = "http://127.0.0.1:8080"
     backend_secret: str = "dev-backend-secret"
+    # The SMS and USSD gateways sign every post to the bot with these (the bot's SMS_/USSD_GATEWAY_SECRET).
+    sms_gateway_secret: str = "dev-sms-gateway-secret"
+    ussd_gateway_secret: str = "dev-ussd-gateway-secret"
+    # Standalone (`proactive-bot mocks`) the bot is on the real clock, and the simulated one only follows it,
+    # lagging while it fires a backlog of timers: signatures then carry real time, as a real gateway's do.
+    sign_with_wall_clock: bool = False
     decision_delay_seconds: int = 3600
     extension_days: int = 30
     rates_path: Path = DEFAULT_RATES_PATH
@@ -50,6 +59,10 @@ class MocksSettings:
             decision_delay_seconds=_env_seconds(env, "MOCK_DECISION_DELAY_SECONDS", cls.decision_delay_seconds),
             callback_retry_seconds=_env_seconds(env, "MOCK_CALLBACK_RETRY_SECONDS", cls.callback_retry_seconds),
         )
+
+    def signing_time(self, simulated: dt.datetime) -> dt.datetime:
+        """The instant a post to the bot is signed at (its X-Timestamp)."""
+        return SystemClock().now() if self.sign_with_wall_clock else simulated
 
     def bot(self, path: str) -> str:
         """The absolute URL of a bot endpoint, e.g. `bot("/v1/inbound/sms")`."""

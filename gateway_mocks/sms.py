@@ -26,6 +26,7 @@ from .common import (
     json_response,
     normalise_msisdn,
     required_str,
+    signed_headers,
     unprocessable,
 )
 from .settings import MocksSettings, is_rate
@@ -162,7 +163,9 @@ class SmsGateway:
             "received_at": iso(self.clock.now()),
         }  # fmt: skip
         self.received.append(message)
-        status, answer = await self.outbound.post(self.settings.bot(INBOUND_PATH), dump(message))
+        body = dump(message)
+        headers = signed_headers(self.settings.sms_gateway_secret, self.settings.signing_time(self.clock.now()), body)
+        status, answer = await self.outbound.post(self.settings.bot(INBOUND_PATH), body, headers)
         if not 200 <= status < 300:
             raise BotRefused(status, answer)
         return str(message["message_id"])
@@ -185,7 +188,10 @@ class SmsGateway:
     async def _post_report(self, report: dict[str, Any]) -> None:
         self.reports.append(report)
         try:
-            status, _ = await self.outbound.post(self.settings.bot(STATUS_PATH), dump(report))
+            body = dump(report)
+            at = self.settings.signing_time(self.clock.now())
+            headers = signed_headers(self.settings.sms_gateway_secret, at, body)
+            status, _ = await self.outbound.post(self.settings.bot(STATUS_PATH), body, headers)
         except OutboundError as exc:
             log.warning("delivery report %s not posted: %s", report["message_id"], exc)
             return

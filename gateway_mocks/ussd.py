@@ -26,6 +26,7 @@ from .common import (
     json_object,
     json_response,
     normalise_msisdn,
+    signed_headers,
     unprocessable,
 )
 from .settings import MocksSettings
@@ -123,10 +124,12 @@ class UssdGateway:
     async def _forward(self, msisdn: str, current: Session, entry: str) -> dict[str, Any]:
         form = {"sessionId": current.session_id, "serviceCode": current.service_code, "phoneNumber": msisdn,
                 "text": "*".join(current.inputs)}
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        body = urlencode(form).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   **signed_headers(self.settings.ussd_gateway_secret, self.settings.signing_time(self.clock.now()),
+                                   body)}
         try:
-            status, answer = await self.outbound.post(self.settings.bot(CALLBACK_PATH), urlencode(form).encode(),
-                                                      headers)
+            status, answer = await self.outbound.post(self.settings.bot(CALLBACK_PATH), body, headers)
         except OutboundError as exc:
             self.sessions.pop(msisdn, None)
             raise UssdFailure(502, "bot_unreachable", str(exc)) from exc

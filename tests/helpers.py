@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import secrets
 from typing import Any
 
 from bot.clock import ALMATY, parse_instant
@@ -19,6 +20,13 @@ MOTHER_WITH_HALYK = "920412412349"  # account on record: KZ03601KZT0000412345
 FATHER_NO_ACCOUNT = "880930324560"
 FATHER_FORTE = "850505315614"
 VALID_IBAN = "KZ64965KZT0000031234"  # ForteBank, mod-97 correct
+
+
+def production_secrets() -> dict[str, str]:
+    """Fresh random values for every secret `serve` and `worker` insist on (README "Security", "Secrets")."""
+    from bot.settings import SECRETS
+
+    return {name: secrets.token_hex(32) for name in SECRETS}
 
 
 def render(msg_id: str, lang: str, **params: Any) -> str:
@@ -45,6 +53,14 @@ async def birth(client: DevClient, *, msisdn: str = "+77011112233", parent_iin: 
                         registered_at=now, children=[(i, born) for i in iins])
     status, answer = await client.post_event(event)
     return status, answer, event
+
+
+async def birth_event_now(client: DevClient, msisdn: str) -> dict[str, Any]:
+    """A birth event of yesterday's child, registered now, not yet posted."""
+    now = (await client.clock())["now"]
+    born = await local_today(client) - dt.timedelta(days=1)
+    return birth_event(event_id(), parent_iin=MOTHER_WITH_HALYK, msisdn=msisdn, language="kk", registered_at=now,
+                       children=[(child_iin(born), born)])
 
 
 async def disabled_child(client: DevClient, *, msisdn: str = "+77021112233", language: str | None = "ru",

@@ -18,8 +18,13 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def signature_ok(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """Constant-time check of a signature made by `sign`, over bytes (a non-ASCII str would raise TypeError)."""
-    return hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode("utf-8", "replace"))
+    """Constant-time check of a signature made by `sign`, over bytes: any header, non-ASCII too, is just wrong."""
+    return hmac.compare_digest(sign(secret, timestamp, body).encode(), as_bytes(signature))
+
+
+def as_bytes(header: str) -> bytes:
+    """A header value as the bytes that came in (aiohttp keeps undecodable ones as surrogates); never raises."""
+    return header.encode("utf-8", "surrogatepass")
 
 
 class AssignmentBackend:

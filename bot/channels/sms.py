@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 import aiohttp
@@ -21,14 +23,41 @@ from bot.channels.base import (
 from bot.clock import parse_instant
 from bot.domain.phone import PhoneError, parse_msisdn
 
+TAG_HEX_DIGITS = 16  # 64 bits: guessing one takes more posts than any gateway will ever take
+
+
+class ForeignClientId(InboundFormatError):
+    """A delivery report whose client id is not one we sent (no tag, or a wrong one)."""
+
+
+def client_id_tag(secret: str, client_id: str) -> str:
+    """The per-message token: a truncated HMAC-SHA256 of our client id under a secret only the bot knows."""
+    return hmac.new(secret.encode(), client_id.encode(), hashlib.sha256).hexdigest()[:TAG_HEX_DIGITS]
+
+
+def tagged(secret: str, client_id: str) -> str:
+    """The client id as the gateway sees it, and echoes in its delivery reports: `<client id>.<tag>`."""
+    return f"{client_id}.{client_id_tag(secret, client_id)}"
+
+
+def untagged(secret: str, wire_id: str) -> str | None:
+    """Our client id from a gateway's `<client id>.<tag>`, or None when the tag is missing or wrong."""
+    client_id, dot, tag = wire_id.rpartition(".")
+    if not dot or not client_id:
+        return None
+    expected = client_id_tag(secret, client_id).encode()
+    return client_id if hmac.compare_digest(tag.encode("utf-8", "surrogatepass"), expected) else None
+
 
 class SmsChannel:
     """Sends SMS from the short number and reads the aggregator's inbound and status posts."""
 
     name = "sms"
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, sender: str, timeout: float) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, sender: str, timeout: float,
+                 client_id_secret: str) -> None:
         self._session = session
+        self._client_id_secret = client_id_secret
         self._base_url = base_url
         self._sender = sender
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -64,11 +93,18 @@ class SmsChannel:
         status = payload.get("status")
         if status not in ("delivered", "failed"):
             raise InboundFormatError("status", "status must be 'delivered' or 'failed'")
-        client_id = id_field(payload, "client_id", required=False)
+        # Only a report naming an SMS we sent, by the tagged id we sent it under, may have an effect: a forged
+        # `failed` one would have the SMS sent again (CONTRACT.md, "Who may speak for a citizen").
+        wire_id = id_field(payload, "client_id")
+        assert wire_id is not None  # required
+        client_id = untagged(self._client_id_secret, wire_id)
+        if client_id is None:
+            raise ForeignClientId("client_id", "client_id names no SMS this bot sent")
         return DeliveryReport(message_id, client_id, status == "delivered")
 
     async def send(self, message: Outbound) -> Receipt:
-        body = {"client_id": message.client_id, "to": message.msisdn, "from": self._sender, "text": message.text}
+        body = {"client_id": tagged(self._client_id_secret, message.client_id), "to": message.msisdn,
+                "from": self._sender, "text": message.text}
         try:
             async with self._session.post(f"{self._base_url}/send", json=body, timeout=self._timeout) as resp:
                 if resp.status >= 300:

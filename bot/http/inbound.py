@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
 
 from bot.channels.base import InboundFormatError
-from bot.channels.sms import SmsChannel
+from bot.channels.sms import ForeignClientId, SmsChannel
 from bot.http.common import CLOCK, SETTINGS, STORE, errors, parse_json, read_body, run_or_queued
+from bot.http.gateway_auth import GATEWAYS, refused
 from bot.work import inbound_payload, report_payload
 
 SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)
+log = logging.getLogger(__name__)
 
 
 async def _json(request: web.Request) -> Any | web.Response:
+    """The post's JSON, once the SMS gateway's credential is checked: before anything else is touched."""
     body = await read_body(request, request.app[SETTINGS].max_body_bytes)
-    return body if isinstance(body, web.Response) else parse_json(body)
+    if isinstance(body, web.Response):
+        return body
+    return refused(request, body, request.app[GATEWAYS].sms) or parse_json(body)
 
 
 async def post_sms(request: web.Request) -> web.Response:
@@ -40,6 +46,9 @@ async def post_sms_status(request: web.Request) -> web.Response:
         return data
     try:
         report = request.app[SMS_CHANNEL].parse_status(data)
+    except ForeignClientId as error:
+        log.warning("delivery report naming no SMS of ours (client id %r): refused", data.get("client_id"))
+        return errors(403, (error.field, "not_ours", str(error)))
     except InboundFormatError as error:
         return errors(422, (error.field, "invalid", str(error)))
     # Most reports only say an SMS arrived: taken at once, without a step, when nothing else hangs on them.

@@ -20,6 +20,7 @@ from bot.channels.base import Inbound, InboundFormatError
 from bot.channels.ussd import Screen, Shown, UssdChannel, UssdRequest
 from bot.domain.masking import mask_msisdn
 from bot.http.common import CLOCK, ENGINE, SETTINGS, STORE, errors, read_body
+from bot.http.gateway_auth import GATEWAYS, refused
 from dialogs.model import Dialog, from_iso, iso
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ async def post_ussd(request: web.Request) -> web.Response:
     body = await read_body(request, request.app[SETTINGS].max_body_bytes)
     if isinstance(body, web.Response):
         return body
+    denied = refused(request, body, request.app[GATEWAYS].ussd)
+    if denied is not None:
+        return denied
     channel = request.app[USSD_CHANNEL]
     try:
         ussd = channel.parse(body, request.content_type)

@@ -34,7 +34,7 @@ from bot.devclient import DevClient
 from bot.store import Keys
 from gateway_mocks.registry import birth_event, child_iin
 from tests.conftest import REDIS_URL
-from tests.helpers import FATHER_NO_ACCOUNT, MOTHER_WITH_HALYK, VALID_IBAN
+from tests.helpers import FATHER_NO_ACCOUNT, MOTHER_WITH_HALYK, VALID_IBAN, production_secrets
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
@@ -44,7 +44,8 @@ SEED = int(os.environ.get("CHAOS_SEED", "2026"))
 IN_FLIGHT = 48            # citizens acting at once
 DEADLINE_SECONDS = 900    # the whole run, however slow the machine
 BIN = Path(sys.executable).parent / "proactive-bot"
-OPS = {"Authorization": "Bearer dev-operator"}
+SECRETS = production_secrets()  # serve and worker refuse the dev defaults
+OPS = {"Authorization": f"Bearer {SECRETS['OPERATOR_TOKEN']}"}
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ async def test_chaos(tmp_path: Path) -> None:
         "JOB_CLAIM_IDLE_SECONDS": "2", "JOB_MAX_DELIVERIES": "50", "PHONE_LOCK_SECONDS": "5",
         "HTTP_TIMEOUT_SECONDS": "5", "JOB_WAIT_SECONDS": "20",
         "TIMER_LEASE_SECONDS": "5",  # a poller killed between claiming a timer and queueing it: due again soon
+        **SECRETS,
     }
     procs_mocks = Proc(["mocks", "--port", str(mocks_port), "--bot-url", bot], {
         **common, "MOCK_SMS_FAIL_RATE": "0.2", "MOCK_FAULT_SEED": str(SEED), "MOCK_DECISION_DELAY_SECONDS": "2",
@@ -214,7 +216,8 @@ async def test_chaos(tmp_path: Path) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90)) as session:
             await _until_answers(f"{mocks}/mock/clock", session, started + 60)
             await _until_answers(f"{bot}/readyz", session, started + 60)
-            registry = DevClient(session, bot)
+            registry = DevClient(session, bot, events_secret=SECRETS["EVENTS_SECRET"],
+                                 operator_token=SECRETS["OPERATOR_TOKEN"])
             killer = asyncio.create_task(_killer(workers, run, stop_killing, rng))
             personas = rng.choices([p for p, _ in PERSONAS], weights=[w for _, w in PERSONAS], k=SIZE)
             slots = asyncio.Semaphore(IN_FLIGHT)

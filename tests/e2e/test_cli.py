@@ -12,6 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.helpers import production_secrets
+
 BIN = Path(sys.executable).parent / "proactive-bot"
 
 
@@ -56,7 +58,8 @@ async def test_dev_prints_its_url_serves_the_mocks_and_stops_on_sigterm() -> Non
 
 async def test_serve_needs_redis_and_answers_ready_with_it() -> None:
     port = _free_port()
-    env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "KEY_PREFIX": f"pbtest:{uuid.uuid4().hex[:8]}"}
+    env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "KEY_PREFIX": f"pbtest:{uuid.uuid4().hex[:8]}",
+           **production_secrets()}
     proc, line = await _start("serve", "--port", str(port), env=env)
     try:
         assert f"port {port}" in line
@@ -112,7 +115,8 @@ async def test_workers_fire_the_timers_of_dialogs_a_stopped_bot_left_behind() ->
         feed = f"{prefix}:log"
         last_id = (await redis.xrevrange(feed, count=1))[0][0]
         env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "KEY_PREFIX": prefix,
-               "SMS_GATEWAY_URL": "http://127.0.0.1:9/mock/sms"}  # nowhere: sends fail and are retried later
+               "SMS_GATEWAY_URL": "http://127.0.0.1:9/mock/sms",  # nowhere: sends fail and are retried later
+               **production_secrets()}
         workers = [await _start("worker", env=env) for _ in range(2)]
         try:
             for _, line in workers:

@@ -77,8 +77,7 @@ async def test_the_whole_dialog_runs_on_a_cluster(on_cluster: Running, cluster: 
     # A gateway repeating an inbound message: one effect, also on a cluster.
     body = {"message_id": "cluster-agg-1", "from": phones[0], "to": "1414", "text": "?"}
     for _ in range(2):
-        async with client.session.post(f"{on_cluster.system.url}/v1/inbound/sms", json=body) as resp:
-            assert resp.status == 200
+        assert (await client.post_sms(body))[0] == 200
     dialog = await client.dialog(answers[0]["dialog_id"])
     assert sum(1 for line in dialog["transcript"] if line["direction"] == "in") == 3
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bot.channels.sms import untagged
 from bot.clock import ALMATY, parse_instant
 from bot.http.common import ENGINE
 from bot.i18n import Money
@@ -75,10 +76,10 @@ async def through_resends(running: Running, count: int | None = None) -> None:
 
 async def report(running: Running, client_id: str, status: str) -> None:
     """Post a delivery report for a message the gateway took, as an aggregator repeating itself would."""
-    message_id = next(s["message_id"] for s in running.system.gateway.sent if s["client_id"] == client_id)
-    body = {"message_id": message_id, "client_id": client_id, "status": status}
-    async with running.client.session.post(f"{running.system.url}/v1/inbound/sms/status", json=body) as resp:
-        assert resp.status == 200
+    wire_id, message_id = next((s["client_id"], s["message_id"]) for s in running.system.gateway.sent
+                               if ours(running, s["client_id"]) == client_id)
+    body = {"message_id": message_id, "client_id": wire_id, "status": status}
+    assert (await running.client.post_delivery_report(body))[0] == 200
 
 
 async def stored(running: Running, dialog_id: str) -> Dialog:
@@ -92,9 +93,17 @@ async def dialog_log(running: Running, dialog_id: str, kind: str) -> list[dict[s
     return [r for r in records if r["type"] == kind]
 
 
+def ours(running: Running, wire_id: str) -> str:
+    """Our client id from the one the gateway took, which carries its tag (README "Security")."""
+    client_id = untagged(running.system.settings.sms_client_id_secret, wire_id)
+    assert client_id is not None, wire_id
+    return client_id
+
+
 def sent_ids(running: Running, dialog_id: str) -> list[str]:
     """The client ids the gateway took for this dialog, in order."""
-    return [s["client_id"] for s in running.system.gateway.sent if dialog_id_of(s["client_id"]) == dialog_id]
+    ids = [ours(running, s["client_id"]) for s in running.system.gateway.sent]
+    return [i for i in ids if dialog_id_of(i) == dialog_id]
 
 
 def statuses(dialog: dict[str, Any]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -332,10 +333,7 @@ async def test_a_session_that_ended_is_not_offered_again(running: Running) -> No
 
 
 async def _post(running: Running, data: bytes, content_type: str) -> tuple[int, str]:
-    client = running.client
-    async with client.session.post(f"{client.url}/v1/ussd", data=data,
-                                   headers={"Content-Type": content_type}) as resp:
-        return resp.status, await resp.text()
+    return await running.client.post_ussd(data, content_type)
 
 
 async def test_a_repeated_post_shows_the_same_screen_and_counts_once(running: Running) -> None:
@@ -368,11 +366,9 @@ BAD_POSTS = [
 @pytest.mark.parametrize(("label", "body", "field_name"), BAD_POSTS, ids=[b[0] for b in BAD_POSTS])
 async def test_a_malformed_post_is_a_422_naming_the_field(running: Running, label: str, body: bytes,
                                                           field_name: str) -> None:
-    client = running.client
-    async with client.session.post(f"{client.url}/v1/ussd", data=body,
-                                   headers={"Content-Type": "application/x-www-form-urlencoded"}) as resp:
-        assert resp.status == 422
-        errors = (await resp.json())["errors"]
+    status, text = await running.client.post_ussd(body)
+    assert status == 422
+    errors = json.loads(text)["errors"]
     assert [e["field"] for e in errors] == [field_name]
 
 

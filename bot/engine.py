@@ -14,6 +14,7 @@ from bot.clock import Clock, almaty_date
 from bot.domain.masking import mask_msisdn
 from bot.domain.quiet_hours import quiet_until
 from bot.i18n import Translator
+from bot.ledger import acts as ledger_acts
 from bot.operators import OperatorDesk
 from bot.outbox import Outbox
 from bot.settings import Settings
@@ -71,8 +72,11 @@ class Engine:
 
     async def commit(self, step: Step) -> None:
         _keep_outbox_armed(step.dialog, self.clock.now())
+        # A consent, refusal, opt-out or account confirmation is saved with its ledger record, in one transaction.
+        evidence = ledger_acts(step.dialog, step.new_history(), key=self.settings.ledger_key,
+                               extra_log=step.extra_log)
         await self.store.save(step.dialog, step.saved_timers, step.extra_keys, step.journal(self.clock.now()),
-                              step.lookup_keys, step.saved_marks)
+                              step.lookup_keys, step.saved_marks, evidence)
         step.saved_timers = dict(step.dialog.timers)
         step.saved_marks = index_marks(step.dialog)
         step.extra_keys = []

@@ -123,6 +123,8 @@ def verify(lines: Iterable[str], head: Head, base: Head = Head()) -> tuple[int, 
     the chain's head says was appended last.
     """
     findings: list[str] = []
+    lines = list(lines)
+    present = {_seq(line) for line in lines}
     expected, prev, count = base.seq + 1, base.hash, 0
     for position, line in enumerate(lines):
         count += 1
@@ -135,6 +137,8 @@ def verify(lines: Iterable[str], head: Head, base: Head = Head()) -> tuple[int, 
             continue
         if record_hash(record) != own:
             findings.append(f"record {seq} (position {position}): edited: its hash does not match its content")
+        elif seq > expected and expected in present:
+            findings.append(f"record {seq} (position {position}): reordered: found where record {expected} belongs")
         elif seq > expected:
             missing = f"{expected}" if seq == expected + 1 else f"{expected}-{seq - 1}"
             findings.append(f"record {missing}: removed (record {seq} at position {position} follows record "
@@ -149,6 +153,13 @@ def verify(lines: Iterable[str], head: Head, base: Head = Head()) -> tuple[int, 
         findings.append(f"record {head.seq}: removed: the head names record {head.seq} but the chain ends at "
                         f"record {expected - 1}")
     return count, findings
+
+
+def _seq(line: str) -> int | None:
+    try:
+        return int(json.loads(line)["seq"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def in_period(record: dict[str, Any], start: dt.date, end: dt.date) -> bool:

@@ -209,6 +209,21 @@ return 1
 """
 # Take the timers due at ARGV[1] out of reach for ARGV[2] seconds (their score moves to then) and return
 # them: of several pollers, one gets each timer; if its job is lost, the timer comes due again after the lease.
+# Drop the oldest ledger records acted before ARGV[1] (an ISO instant in UTC, compared as text), moving the
+# chain's base to the last one dropped, so that what is kept still verifies from there. One script: atomic.
+_TRIM_LEDGER = """
+local dropped = 0
+while true do
+  local raw = redis.call('LINDEX', KEYS[1], 0)
+  if not raw then break end
+  local record = cjson.decode(raw)
+  if record['at'] >= ARGV[1] then break end
+  redis.call('LPOP', KEYS[1])
+  redis.call('HSET', KEYS[2], 'seq', record['seq'], 'hash', record['hash'])
+  dropped = dropped + 1
+end
+return dropped
+"""
 _CLAIM_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), member) end
@@ -234,6 +249,7 @@ class Store:
         self._delete_if_equal = redis.register_script(_DELETE_IF_EQUAL)
         self._claim_due = redis.register_script(_CLAIM_DUE)
         self._record_delivery = redis.register_script(_RECORD_DELIVERY)
+        self._trim_ledger = redis.register_script(_TRIM_LEDGER)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -482,6 +498,11 @@ class Store:
             lines.extend(_text(line) for line in part)
             if len(part) < batch:
                 return lines
+
+    async def trim_ledger(self, before: dt.datetime) -> int:
+        """Drop ledger records of acts before `before` (callers pass now minus the retention): how many."""
+        return int(await self._trim_ledger(keys=[self.keys.ledger("records"), self.keys.ledger("base")],
+                                           args=[iso(before)]))
 
     async def dialog_ledger(self, dialog_id: str) -> list[dict[str, Any]]:
         """One dialog's ledger records (the console's evidence), oldest first, as kept in the chain."""

@@ -8,7 +8,6 @@ import aiohttp
 
 from bot.channels.base import SendError, SendFailure, failure_for_status
 
-
 # What `person` answers in place of a record that is not a JSON object: the dialog goes on without it.
 UNREADABLE = "record_unreadable"
 

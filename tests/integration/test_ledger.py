@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bot.cli import main
 from bot.http.common import ENGINE
-from bot.ledger import GENESIS, keyed, record_hash, sha256, verify
+from bot.ledger import GENESIS, Head, canonical, keyed, record_hash, sha256, verify
 from bot.store import Store
-from tests.conftest import Running
+from dialogs.model import from_iso
+from tests.conftest import REDIS_URL, Running
 from tests.helpers import FATHER_NO_ACCOUNT, VALID_IBAN, birth, texts
 
 OPS = {"Authorization": "Bearer dev-operator", "X-Operator": "Айгүл"}
@@ -98,3 +103,67 @@ async def test_the_console_shows_a_consents_evidence(running: Running) -> None:
         assert resp.status == 200
         page = await resp.text()
     assert record["hash"] in page and record["message_id"] in page and "consent" in page
+
+
+async def _cli(running: Running, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    capsys.readouterr()
+    code = await asyncio.to_thread(main, ["ledger", *args, "--redis-url", REDIS_URL,
+                                          "--prefix", running.system.settings.key_prefix])
+    return code, capsys.readouterr().out.splitlines()
+
+
+async def test_ledger_verify_and_export_on_the_command_line(real: Running, capsys: pytest.CaptureFixture[str],
+                                                            tmp_path: Path) -> None:
+    client = real.client
+    for i in range(4):
+        await birth(client, msisdn=f"+7701111570{i}")
+        await client.phone_says(f"+7701111570{i}", "2" if i == 3 else "1")
+    code, out = await _cli(real, capsys, "verify")
+    head, _ = await _store(real).ledger_head()
+    assert code == 0 and out == [f"ledger ok: 4 records, seq 1-4, head {head.hash}"]
+
+    code, _ = await _cli(real, capsys, "export", "--from", "2026-11-23", "--to", "2026-11-23", "--out",
+                         str(tmp_path / "acts.jsonl"))
+    exported = [json.loads(line) for line in (tmp_path / "acts.jsonl").read_text().splitlines()]
+    assert code == 0 and [r["act"] for r in exported] == ["consent"] * 3 + ["decline"]
+    code, out = await _cli(real, capsys, "export", "--from", "2026-11-24", "--to", "2026-12-31")
+    assert code == 0 and out == []
+    code, _ = await _cli(real, capsys, "export", "--from", "23.11.2026", "--to", "2026-12-31")
+    assert code == 2
+
+    key = _store(real).keys.ledger("records")
+    lines = [line.decode() for line in await real.redis.lrange(key, 0, -1)]
+    edited = json.loads(lines[1])
+    edited["application_date"] = "2026-11-20"  # an earlier application date, as a forger would want
+    await real.redis.lset(key, 1, canonical(edited))
+    code, out = await _cli(real, capsys, "verify")
+    assert code == 1 and out[0].startswith("ledger broken: record 2 (position 1): edited")
+
+    await real.redis.lset(key, 1, lines[1])
+    await real.redis.lrem(key, 1, lines[2])
+    code, out = await _cli(real, capsys, "verify")
+    assert code == 1 and out[0].startswith("ledger broken: record 3: removed")
+
+    await real.redis.delete(key)
+    await real.redis.rpush(key, lines[0], lines[2], lines[1], lines[3])
+    code, out = await _cli(real, capsys, "verify")
+    assert code == 1 and out[0].startswith("ledger broken: record 3 (position 1): reordered")
+
+    await real.redis.delete(key)
+    await real.redis.rpush(key, *lines)
+    assert (await _cli(real, capsys, "verify"))[0] == 0
+
+
+async def test_trim_keeps_a_chain_that_verifies(running: Running) -> None:
+    client = running.client
+    store = _store(running)
+    for i in range(3):
+        await birth(client, msisdn=f"+7701111580{i}")
+        await client.phone_says(f"+7701111580{i}", "1")
+        await client.advance(86400)
+    first, second, third = await _chain(running)
+    assert await store.trim_ledger(from_iso(second["at"])) == 1
+    assert await store.trim_ledger(from_iso(second["at"])) == 0  # nothing older is left
+    head, base = await store.ledger_head()
+    assert base == Head(1, first["hash"]) and verify(await store.ledger_lines(), head, base) == (2, [])
+    assert [r["seq"] for r in await store.dialog_ledger(third["dialog_id"])] == [3]

@@ -65,7 +65,7 @@ def test_an_untouched_chain_verifies() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
 def test_verify_names_the_first_record_broken(case: Case) -> None:
     records = _records()
-    count, findings = verify(case.tamper(_lines(records)), _head(records))
+    _, findings = verify(case.tamper(_lines(records)), _head(records))
     assert findings and findings[0].startswith(case.expect), findings
 
 

@@ -206,6 +206,16 @@ class JobQueue:
                         "payload": scrub_all(json.loads(f.get("payload") or "{}"))})
         return out
 
+    async def bury(self, kind: str, payload: dict[str, Any], error: str, *, at: dt.datetime | None = None) -> None:
+        """Give work that failed outside the stream (a USSD or Telegram answer, handled in its request) to the
+        operators' dead letters at once, as if it had been a stream entry: they see it and can replay it."""
+        now = self.clock.now()
+        await self.redis.xadd(self.keys.dead_letters(), {
+            "kind": kind, "job": secrets.token_hex(8), "at": repr((at or now).timestamp()), "origin": "",
+            "payload": json.dumps(payload, ensure_ascii=False), "error": error, "deliveries": "1",
+            "dead_at": _iso(now.timestamp())})
+        log.error("%s work failed in its request: moved to the dead letters at once", kind)
+
     async def replay(self, dead_id: str) -> dict[str, Any] | None:
         """Put a dead letter back on the stream (one transaction) and wait for it like `run`.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -320,3 +321,39 @@ async def test_a_failing_sms_reply_is_answered_and_shown_to_operators_at_once(ru
         assert resp.status == 200
     dialog = await client.dialog(answer["dialog_id"])
     assert dialog["consent"]["application_date"] == TODAY
+
+
+async def _replay_only_letter(running: Running, channel: str) -> None:
+    engine = _engine(running)
+    letters = await engine.store.redis.xrange(engine.store.keys.dead_letters())
+    assert len(letters) == 1 and json.loads(letters[0][1][b"payload"])["channel"] == channel
+    async with running.client.session.post(
+            f"{running.system.url}/ops/api/dead-letters/{letters[0][0].decode()}/replay",
+            headers={"Authorization": "Bearer dev-operator", "X-Operator": "Айгүл"}) as resp:
+        assert resp.status == 200
+
+
+@pytest.mark.parametrize("channel", ["ussd", "telegram"])
+async def test_a_failing_answer_on_ussd_or_telegram_goes_to_operators_at_once(running: Running,
+                                                                               channel: str) -> None:
+    client = running.client
+    engine = _engine(running)
+    _, answer, _ = await birth(client, msisdn=PHONE)
+    if channel == "telegram":
+        await client.telegram_start(501)
+        assert (await client.telegram_shares(501, PHONE))[0] == 200
+    else:
+        assert (await client.ussd(PHONE, "*1414#"))[0] == 200
+
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("a bug nobody foresaw")
+
+    real = engine._reply
+    engine._reply = broken  # type: ignore[method-assign]
+    status, _ = await (client.telegram_says(501, "1") if channel == "telegram" else client.ussd(PHONE, "1"))
+    assert status == 200  # the gateway is answered; the answer waits for an operator, not for its retries
+    engine._reply = real  # type: ignore[method-assign]
+    assert (await client.dialog(answer["dialog_id"]))["consent"] is None
+    await _replay_only_letter(running, channel)
+    dialog = await client.dialog(answer["dialog_id"])
+    assert dialog["consent"]["application_date"] == TODAY and dialog["consent"]["channel"] == channel

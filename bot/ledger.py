@@ -20,7 +20,9 @@ from typing import Any
 from bot.clock import almaty_date
 from dialogs.model import Dialog, from_iso
 
-GENESIS = "0" * 64  # the `prev` of the first record ever written
+GENESIS = "0" * 64
+# Transcript statuses of a message the citizen cannot have read (never sent, or lost on the way).
+_NOT_SEEN = frozenset({"withdrawn", "held", "not_shown", "failed", "undeliverable"})  # the `prev` of the first record ever written
 # The dialog triggers that are a citizen's legal act, and what the ledger calls each.
 ACTS = {"agree": "consent", "decline": "decline", "opt_out": "opt_out", "confirm_account": "account_confirmed",
         "give_account": "account_typed"}
@@ -87,7 +89,7 @@ def _shown_before(dialog: Dialog, turn: int, words: dict[str, Any] | None) -> di
     """The question the citizen could read: the newest message sent before their answer (on its channel first)."""
     end = dialog.transcript.index(words) if words is not None else turn
     sent = [line for line in reversed(dialog.transcript[:end]) if line["direction"] == "out"
-            and line.get("msg") and line.get("status") not in ("withdrawn", "held", "not_shown")]
+            and line.get("msg") and line.get("status") not in _NOT_SEEN]
     channel = (words or {}).get("channel")
     return next((line for line in sent if line["channel"] == channel), sent[0] if sent else None)
 

@@ -20,9 +20,9 @@ from typing import Any
 from bot.clock import almaty_date
 from dialogs.model import Dialog, from_iso
 
-GENESIS = "0" * 64
+GENESIS = "0" * 64  # the `prev` of the first record ever written
 # Transcript statuses of a message the citizen cannot have read (never sent, or lost on the way).
-_NOT_SEEN = frozenset({"withdrawn", "held", "not_shown", "failed", "undeliverable"})  # the `prev` of the first record ever written
+_NOT_SEEN = frozenset({"withdrawn", "held", "not_shown", "failed", "undeliverable"})
 # The dialog triggers that are a citizen's legal act, and what the ledger calls each.
 ACTS = {"agree": "consent", "decline": "decline", "opt_out": "opt_out", "confirm_account": "account_confirmed",
         "give_account": "account_typed"}

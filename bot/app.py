@@ -20,7 +20,7 @@ from bot import work
 from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
 from bot.channels import telegram
-from bot.channels.base import Channel
+from bot.channels.base import Channel, Inbound
 from bot.channels.sms import SmsChannel
 from bot.clock import Clock, SimClock, SystemClock
 from bot.engine import Engine
@@ -80,6 +80,11 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         app[ENGINE] = engine
         app[inbound.SMS_CHANNEL] = sms
         queue = app[JOBS] = JobQueue(client, store.keys, clock, wait_seconds=settings.job_wait_seconds)
+
+        async def bury(message: Inbound, error: str) -> None:
+            await queue.bury("inbound", work.inbound_payload(message), error, at=work_clock.now())
+
+        engine.bury = bury
         timers = TimerFeed(store, queue, settings.timer_lease_seconds)
         background = [] if queue.embedded else [asyncio.create_task(queue.listen())]
         if settings.worker_concurrency > 0:

@@ -1,4 +1,4 @@
-"""The `proactive-bot` command: dev, serve, mocks, demo."""
+"""The `proactive-bot` command: dev, serve, mocks, demo, logs, ledger."""
 
 from __future__ import annotations
 
@@ -157,6 +157,58 @@ async def _logs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_lines(path: str | None, lines: list[str]) -> None:
+    """JSON lines to a file, or to stdout without a path."""
+    if path is None:
+        sys.stdout.writelines(line + "\n" for line in lines)
+        return
+    with open(path, "w", encoding="utf-8") as out:
+        out.writelines(line + "\n" for line in lines)
+
+
+async def _ledger(args: argparse.Namespace) -> int:
+    """`ledger verify` (exit 0: the chain holds; 1: one line per finding), `ledger export`, `ledger trim`."""
+    import datetime as dt
+    import json
+
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from bot.ledger import in_period, verify
+    from bot.store import Store
+
+    redis = Redis.from_url(args.redis_url)
+    store = Store(redis, args.prefix)
+    try:
+        if args.action == "verify":
+            head, base = await store.ledger_head()
+            count, findings = verify(await store.ledger_lines(), head, base)
+            for finding in findings:
+                print(f"ledger broken: {finding}")
+            if not findings:
+                print(f"ledger ok: {count} records, seq {base.seq + 1}-{head.seq}, head {head.hash}")
+            return 1 if findings else 0
+        if args.action == "export":
+            start, end = dt.date.fromisoformat(args.from_), dt.date.fromisoformat(args.to)
+            _write_lines(args.out, [line for line in await store.ledger_lines()
+                                    if in_period(json.loads(line), start, end)])
+            return 0
+        from bot.settings import Settings
+
+        days = Settings.from_env().ledger_retention_days
+        cutoff = SystemClock().now() - dt.timedelta(days=days)
+        print(f"ledger: {await store.trim_ledger(cutoff)} records older than {days} days dropped")
+        return 0
+    except RedisError as error:
+        print(f"proactive-bot ledger: Redis at {args.redis_url}: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        print(f"proactive-bot ledger: {error}", file=sys.stderr)
+        return 2
+    finally:
+        await redis.aclose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="proactive-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -180,6 +232,20 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("--json", action="store_true", help="JSON lines, as stored")
     logs.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     logs.add_argument("--prefix", default=os.environ.get("KEY_PREFIX", "pb"), help="the bot's KEY_PREFIX")
+    ledger = sub.add_parser("ledger", help="the consent ledger: verify the chain, export it, trim old records")
+    ledger_sub = ledger.add_subparsers(dest="action", required=True)
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    where.add_argument("--prefix", default=os.environ.get("KEY_PREFIX", "pb"), help="the bot's KEY_PREFIX")
+    ledger_sub.add_parser("verify", parents=[where], help="check the hash chain; exit 1 naming each record "
+                                                          "edited, removed or reordered")
+    export = ledger_sub.add_parser("export", parents=[where],
+                                   help="JSON lines of the acts made on Kazakhstan days FROM to TO")
+    export.add_argument("--from", dest="from_", required=True, help="first day, YYYY-MM-DD (included)")
+    export.add_argument("--to", required=True, help="last day, YYYY-MM-DD (included)")
+    export.add_argument("--out", help="a file to write (default: stdout)")
+    ledger_sub.add_parser("trim", parents=[where],
+                          help="drop records older than LEDGER_RETENTION_DAYS (the rest still verifies)")
     args = parser.parse_args(argv)
     setup_logging(os.environ.get("LOG_LEVEL", "WARNING" if args.command in ("demo", "logs") else "INFO"))
     if args.command == "dev":
@@ -192,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_mocks(args.port, args.bot_url))
     elif args.command == "logs":
         return asyncio.run(_logs(args))
+    elif args.command == "ledger":
+        return asyncio.run(_ledger(args))
     else:
         from bot.demo import run_demo
 

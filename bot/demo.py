@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
 
+from bot.app import redis_client
 from bot.clock import ALMATY, parse_instant
 from bot.devclient import DevClient
 from bot.devserver import start_dev
+from bot.http.common import STORE
+from bot.ledger import verify
+from bot.settings import Settings
 from gateway_mocks.registry import birth_event, cancel_event, child_iin, disability_event
 
 START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=ALMATY)  # a Monday morning in Kazakhstan
@@ -187,13 +193,28 @@ async def print_transcript(client: DevClient, title: str, dialog_id: str) -> Non
 
 
 async def run_demo() -> int:
-    system = await start_dev(port=0, clock_start=START)
+    """Play every scene; then check the consent ledger they left (exit 1 if it does not verify).
+
+    With `REDIS_URL` the demo runs on that Redis under a fresh key prefix (printed), which it leaves behind
+    so that `proactive-bot ledger verify --prefix …` can be run on it; otherwise on the embedded store.
+    """
+    redis = redis_client(os.environ["REDIS_URL"]) if os.environ.get("REDIS_URL") else None
+    prefix = f"pbdemo-{secrets.token_hex(4)}" if redis is not None else "pb"
+    system = await start_dev(port=0, clock_start=START, redis=redis, settings=Settings(key_prefix=prefix))
     try:
         async with aiohttp.ClientSession() as session:
             client = DevClient(session, system.url)
             for scene in SCENES:
                 dialog_id = await scene.play(client, scene.msisdn)
                 await print_transcript(client, scene.title, dialog_id)
+        store = system.runner.app[STORE]
+        head, base = await store.ledger_head()
+        count, findings = verify(await store.ledger_lines(), head, base)
+        where = f" (REDIS_URL, prefix {prefix})" if redis is not None else ""
+        print(f"\nconsent ledger{where}: {count} records, "
+              f"{'verifies' if not findings else 'BROKEN: ' + '; '.join(findings)}; head {head.hash}")
     finally:
         await system.stop()
-    return 0
+        if redis is not None:
+            await redis.aclose()
+    return 1 if findings else 0

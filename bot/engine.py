@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from redis.exceptions import LockError, RedisError
 
 from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
@@ -14,6 +17,7 @@ from bot.clock import Clock, almaty_date
 from bot.domain.masking import mask_msisdn
 from bot.domain.quiet_hours import quiet_until
 from bot.i18n import Translator
+from bot.ledger import acts as ledger_acts
 from bot.operators import OperatorDesk
 from bot.outbox import Outbox
 from bot.settings import Settings
@@ -62,6 +66,8 @@ class Engine:
         self.outbox = Outbox(store=store, clock=clock, settings=settings, channels=self.channels,
                              assignment=assignment, commit=self.commit, fire=self.fire)
         self.operators = OperatorDesk(self)
+        # Where a citizen's message that failed in its request goes at once (app.py: the dead letters).
+        self.bury: Callable[[Inbound, str], Awaitable[None]] | None = None
 
     # ---- steps -----------------------------------------------------------------------------------
 
@@ -72,10 +78,13 @@ class Engine:
 
     async def commit(self, step: Step) -> None:
         _keep_outbox_armed(step.dialog, self.clock.now())
+        # A consent, refusal, opt-out or account confirmation is saved with its ledger record, in one transaction.
+        evidence = ledger_acts(step.dialog, step.new_history(), key=self.settings.ledger_key,
+                               extra_log=step.extra_log)
         records = step.journal(self.clock.now())
         step.bound_transcript(self.settings.transcript_max_lines)  # what it drops is in `records` or logged before
         await self.store.save(step.dialog, step.saved_timers, step.extra_keys, records, step.lookup_keys,
-                              step.saved_marks)
+                              step.saved_marks, evidence)
         step.saved_timers = dict(step.dialog.timers)
         step.saved_marks = index_marks(step.dialog)
         step.extra_keys = []
@@ -95,6 +104,22 @@ class Engine:
         await self.commit(step)
         await self.outbox.run(step)
         await self._release_phone(step.dialog)
+
+    async def take_words(self, message: Inbound) -> bool:
+        """`inbound` for a channel answered in its request (USSD, Telegram): False when it failed and was given
+        to the operators' dead letters at once. A busy phone or Redis down still raise (the gateway repeats)."""
+        try:
+            await self.inbound(message)
+            return True
+        except (LockError, RedisError):
+            raise
+        except Exception as error:
+            if self.bury is None:
+                raise
+            log.exception("inbound %s on %s failed: given to the operators at once", message.provider_message_id,
+                          message.channel)
+            await self.bury(message, f"{type(error).__name__}: {error}"[:500])
+            return False
 
     # ---- intake ----------------------------------------------------------------------------------
 

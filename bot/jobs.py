@@ -36,6 +36,9 @@ from bot.store import Keys
 log = logging.getLogger("bot.jobs")
 
 GROUP = "workers"
+# Jobs carrying a citizen's own words: when one fails for a reason other than a busy phone or a Redis outage,
+# trying it again in silence for minutes would leave the citizen unanswered; it goes to operators at once.
+CITIZEN_WORDS = frozenset({"inbound"})
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 T = TypeVar("T")
 _JOB_TIME: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar("job_time", default=None)
@@ -58,7 +61,8 @@ class JobClock:
 
 class JobFailed(Exception):
     """A job's work raised; `code` is `busy` (its phone's lock held), `store_unavailable` (Redis) or
-    `internal`. The entry stays pending and is done again."""
+    `internal`: the entry stays pending and is done again; or `dead_letter`: a citizen's words that failed,
+    moved to the dead letters at once (kept there for an operator's replay)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -202,6 +206,16 @@ class JobQueue:
                         "payload": scrub_all(json.loads(f.get("payload") or "{}"))})
         return out
 
+    async def bury(self, kind: str, payload: dict[str, Any], error: str, *, at: dt.datetime | None = None) -> None:
+        """Give work that failed outside the stream (a USSD or Telegram answer, handled in its request) to the
+        operators' dead letters at once, as if it had been a stream entry: they see it and can replay it."""
+        now = self.clock.now()
+        await self.redis.xadd(self.keys.dead_letters(), {
+            "kind": kind, "job": secrets.token_hex(8), "at": repr((at or now).timestamp()), "origin": "",
+            "payload": json.dumps(payload, ensure_ascii=False), "error": error, "deliveries": "1",
+            "dead_at": _iso(now.timestamp())})
+        log.error("%s work failed in its request: moved to the dead letters at once", kind)
+
     async def replay(self, dead_id: str) -> dict[str, Any] | None:
         """Put a dead letter back on the stream (one transaction) and wait for it like `run`.
 
@@ -337,6 +351,25 @@ class Worker:
         kind = (fields or {}).get("kind", "?")
         log.error("job %s (%s) failed %d times: moved to the dead letters", entry_id, kind, deliveries)
 
+    async def _dead_letter_now(self, entry: Entry, message: str) -> None:
+        """Give a failed entry to the operators now, with its error; tell whoever waits for it."""
+        try:
+            await self.redis.hset(self.keys.job_errors(), entry.entry_id, message)
+            pending = await self.redis.xpending_range(self.keys.jobs(), GROUP, min=entry.entry_id,
+                                                      max=entry.entry_id, count=1)
+            await self._dead_letter(entry.entry_id, int(pending[0]["times_delivered"]) if pending else 1)
+        except RedisError as error:
+            # Not moved: it stays pending and is dead-lettered (or done) on a later delivery.
+            await self._failed(entry, JobFailed("store_unavailable", type(error).__name__))
+            return
+        failed = JobFailed("dead_letter", message)
+        if not self.queue.resolve(entry.job, None, failed):
+            with contextlib.suppress(RedisError):
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    self._tell_origin(pipe, entry, {"job": entry.job,
+                                                    "error": {"code": failed.code, "message": message}})
+                    await pipe.execute()
+
     async def _heartbeat(self) -> None:
         """Reset the idle time of the entries this worker is running, so that no other worker takes them."""
         if self._running:
@@ -366,9 +399,15 @@ class Worker:
             await self._failed(entry, JobFailed("store_unavailable", type(error).__name__))
             return
         except Exception as error:
+            message = f"{type(error).__name__}: {error}"[:500]
+            if entry.kind in CITIZEN_WORDS:
+                log.exception("job %s (%s) failed: a citizen's message, moved to the dead letters at once",
+                              entry.entry_id, entry.kind)
+                await self._dead_letter_now(entry, message)
+                return
             log.exception("job %s (%s) failed; it stays pending and will be tried again", entry.entry_id,
                           entry.kind)
-            await self._failed(entry, JobFailed("internal", f"{type(error).__name__}: {error}"[:500]))
+            await self._failed(entry, JobFailed("internal", message))
             return
         try:
             await self._ack(entry, result)

@@ -89,6 +89,11 @@ class Settings:
     # The live feed that `proactive-bot logs -f` and the console tail: the newest this many records (each
     # dialog's own log is kept whole, above). 10 000 is minutes of a busy day; each record is ~250 bytes.
     log_feed_maxlen: int = 10_000
+    # The consent ledger (bot/ledger.py): IINs, IBANs and received texts are kept as HMAC-SHA256 under this
+    # key (a production secret: set LEDGER_KEY); records are kept at least this long (5 years), never trimmed
+    # before (`proactive-bot ledger trim` drops older ones).
+    ledger_key: str = "dev-ledger-key"
+    ledger_retention_days: int = 1830
     # Telegram: off without a token (`serve` takes it from TELEGRAM_TOKEN only; dev talks to the mock).
     telegram_token: str | None = "dev-token"
     # Telegram echoes this in X-Telegram-Bot-Api-Secret-Token on every webhook call (set with setWebhook).
@@ -103,7 +108,7 @@ class Settings:
         values: dict[str, Any] = {}
         for name in (
             "redis_url", "key_prefix", "events_secret", "operator_token", "backend_secret", "public_url",
-            "sms_gateway_url", "egov_url", "assignment_url", "sms_sender",
+            "sms_gateway_url", "egov_url", "assignment_url", "sms_sender", "ledger_key",
             "sms_gateway_secret", "sms_gateway_user", "ussd_gateway_secret", "ussd_gateway_user",
             "sms_client_id_secret",
         ):
@@ -113,7 +118,7 @@ class Settings:
             "answer_window_hours", "reminder_after_hours", "bank_flag_after_hours", "decision_working_days",
             "extension_calendar_days", "max_unclear_replies", "max_bank_errors", "event_clock_skew_seconds",
             "log_retention_days", "log_feed_maxlen", "inbound_per_minute", "shards", "worker_concurrency",
-            "job_max_deliveries",
+            "job_max_deliveries", "ledger_retention_days",
             "ussd_max_new_inputs", "transcript_max_lines",
         ):
             if name.upper() in env:

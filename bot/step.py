@@ -30,6 +30,10 @@ class Step:
     def _line_key(index: int, line: dict[str, Any]) -> str:
         return str(line.get("message_id") or index)
 
+    def new_history(self) -> list[dict[str, Any]]:
+        """The status changes made since the last save."""
+        return self.dialog.history[self._seen_history:]
+
     def journal(self, now: dt.datetime) -> list[dict[str, Any]]:
         """Dialog-log records for what changed since the last save: status changes and messages."""
         d = self.dialog

@@ -20,6 +20,7 @@ from redis.exceptions import WatchError
 
 from bot.clock import almaty_date
 from bot.domain.masking import mask_msisdn
+from bot.ledger import Head, canonical, chain
 from bot.packing import pack_dialog, pack_line, unpack_dialog, unpack_line
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
 
@@ -145,6 +146,17 @@ class Keys:
         """The live feed every tail reads (a capped stream, written just after each transaction)."""
         return f"{self.prefix}:log"
 
+    # The consent ledger (bot/ledger.py): one hash tag, so the chain is one sequence a transaction can extend.
+
+    def ledger(self, part: str) -> str:
+        """`records` (list of canonical JSON records, oldest first), `head` (hash: seq, hash of the newest),
+        `base` (hash: seq, hash of the last record trimmed after its retention), `ids` (hash: act id → seq)."""
+        return f"{self.prefix}:{{ledger}}:{part}"
+
+    def ledger_pending(self, dialog_id: str) -> str:
+        """On a cluster: a dialog's ledger records written in its step's transaction, until chained."""
+        return f"{self.dialog(dialog_id)}:ledger"
+
     # The work queue (bot/jobs.py): one hash tag, so moving an entry between its streams is one transaction.
 
     def jobs(self) -> str:
@@ -197,6 +209,21 @@ return 1
 """
 # Take the timers due at ARGV[1] out of reach for ARGV[2] seconds (their score moves to then) and return
 # them: of several pollers, one gets each timer; if its job is lost, the timer comes due again after the lease.
+# Drop the oldest ledger records acted before ARGV[1] (an ISO instant in UTC, compared as text), moving the
+# chain's base to the last one dropped, so that what is kept still verifies from there. One script: atomic.
+_TRIM_LEDGER = """
+local dropped = 0
+while true do
+  local raw = redis.call('LINDEX', KEYS[1], 0)
+  if not raw then break end
+  local record = cjson.decode(raw)
+  if record['at'] >= ARGV[1] then break end
+  redis.call('LPOP', KEYS[1])
+  redis.call('HSET', KEYS[2], 'seq', record['seq'], 'hash', record['hash'])
+  dropped = dropped + 1
+end
+return dropped
+"""
 _CLAIM_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), member) end
@@ -222,6 +249,7 @@ class Store:
         self._delete_if_equal = redis.register_script(_DELETE_IF_EQUAL)
         self._claim_due = redis.register_script(_CLAIM_DUE)
         self._record_delivery = redis.register_script(_RECORD_DELIVERY)
+        self._trim_ledger = redis.register_script(_TRIM_LEDGER)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -370,14 +398,20 @@ class Store:
                    extra: list[tuple[str, str, int | None]] | None = None,
                    log: list[dict[str, Any]] | None = None,
                    lookups: list[tuple[str, str, int | None]] | None = None,
-                   previous_marks: Marks | None = None) -> None:
+                   previous_marks: Marks | None = None, ledger: list[dict[str, Any]] | None = None) -> None:
         """Write the dialog, bring its timers and indexes in line and append its log records, atomically.
 
         `extra` keys must be in the dialog's slot (they join the transaction). `lookups` (keys named by an
         outside identifier) and the live feed join it too on one Redis; on a cluster, where their slots differ,
         they are written right after it: each is an idempotent accelerator or a copy, and the transaction
-        alone is the record.
+        alone is the record. `ledger` bodies (bot/ledger.py) are chained in the same transaction on one Redis
+        (it watches the chain's head, and is done again if another worker extended the chain meanwhile); on a
+        cluster they are written beside the dialog in its transaction and chained right after it, and a
+        record left there by a worker that stopped in between is chained by the dialog's next save.
         """
+        if ledger and not self.cluster:
+            await self._save_chained(dialog, previous_timers, extra, log, lookups, previous_marks, ledger)
+            return
         async with self.redis.pipeline(transaction=True) as pipe:
             self._write(pipe, dialog, previous_timers, previous_marks)
             for key, value, keep_seconds in extra or []:
@@ -386,8 +420,101 @@ class Store:
                 self._append_log(pipe, dialog, log)
             if not self.cluster:
                 self._copies(pipe, log or [], lookups or [])
-            await pipe.execute()
+            pending = self.keys.ledger_pending(dialog.dialog_id)
+            if self.cluster:
+                if ledger:
+                    pipe.rpush(pending, *(canonical(body) for body in ledger))
+                pipe.lrange(pending, 0, -1)
+            answers = await pipe.execute()
         await self._after(log or [], lookups or [])
+        if self.cluster and answers[-1]:
+            await self._chain_pending(pending, [json.loads(raw) for raw in answers[-1]])
+
+    async def _save_chained(self, dialog: Dialog, previous_timers: dict[str, str],
+                            extra: list[tuple[str, str, int | None]] | None, log: list[dict[str, Any]] | None,
+                            lookups: list[tuple[str, str, int | None]] | None, previous_marks: Marks | None,
+                            ledger: list[dict[str, Any]]) -> None:
+        """`save` with ledger records, on one Redis: the dialog and the chain's new records in one MULTI."""
+        reported = list(dialog.reported)  # _write consumes it; a retry after a WatchError needs it again
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(self.keys.ledger("head"))
+                    head = Head.parse(await pipe.hgetall(self.keys.ledger("head")))
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    dialog.reported = list(reported)
+                    self._write(pipe, dialog, previous_timers, previous_marks)
+                    for key, value, keep_seconds in extra or []:
+                        pipe.set(key, value, ex=keep_seconds)
+                    if log:
+                        self._append_log(pipe, dialog, log)
+                    self._copies(pipe, log or [], lookups or [])
+                    self._extend_chain(pipe, chain(ledger, head.seq, head.hash))
+                    await pipe.execute()
+                    break
+                except WatchError:
+                    continue
+        self._tell(log or [])
+
+    def _extend_chain(self, pipe: Any, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        pipe.rpush(self.keys.ledger("records"), *(canonical(r) for r in records))
+        pipe.hset(self.keys.ledger("head"), mapping={"seq": records[-1]["seq"], "hash": records[-1]["hash"]})
+        pipe.hset(self.keys.ledger("ids"), mapping={r["id"]: r["seq"] for r in records})
+        for record in records:
+            pipe.rpush(self.keys.ledger(f"dialog:{record['dialog_id']}"), record["seq"])
+
+    async def _chain_pending(self, pending: str, bodies: list[dict[str, Any]]) -> None:
+        """On a cluster: chain a dialog's records written beside it (each once, by its id), then drop them."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(self.keys.ledger("head"))
+                    head = Head.parse(await pipe.hgetall(self.keys.ledger("head")))
+                    known = await pipe.hmget(self.keys.ledger("ids"), [b["id"] for b in bodies])
+                    fresh = [b for b, seq in zip(bodies, known, strict=True) if seq is None]
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    self._extend_chain(pipe, chain(fresh, head.seq, head.hash))
+                    await pipe.execute()
+                    break
+                except WatchError:
+                    continue
+        await self.redis.ltrim(pending, len(bodies), -1)
+
+    async def ledger_head(self) -> tuple[Head, Head]:
+        """The chain's head and its base (where the kept records start)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.ledger("head"))
+            pipe.hgetall(self.keys.ledger("base"))
+            head, base = await pipe.execute()
+        return Head.parse(head), Head.parse(base)
+
+    async def ledger_lines(self, batch: int = 1000) -> list[str]:
+        """Every kept ledger record, oldest first, as stored."""
+        lines: list[str] = []
+        while True:
+            part = await self.redis.lrange(self.keys.ledger("records"), len(lines), len(lines) + batch - 1)
+            lines.extend(_text(line) for line in part)
+            if len(part) < batch:
+                return lines
+
+    async def trim_ledger(self, before: dt.datetime) -> int:
+        """Drop ledger records of acts before `before` (callers pass now minus the retention): how many."""
+        return int(await self._trim_ledger(keys=[self.keys.ledger("records"), self.keys.ledger("base")],
+                                           args=[iso(before)]))
+
+    async def dialog_ledger(self, dialog_id: str) -> list[dict[str, Any]]:
+        """One dialog's ledger records (the console's evidence), oldest first, as kept in the chain."""
+        seqs = [int(seq) for seq in await self.redis.lrange(self.keys.ledger(f"dialog:{dialog_id}"), 0, -1)]
+        if not seqs:
+            return []
+        _, base = await self.ledger_head()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for seq in seqs:
+                pipe.lindex(self.keys.ledger("records"), seq - base.seq - 1)
+            found = await pipe.execute()
+        return [json.loads(raw) for raw in found if raw is not None]
 
     def _copies(self, pipe: Any, log: list[dict[str, Any]], lookups: list[tuple[str, str, int | None]]) -> None:
         for key, value, keep_seconds in lookups:

@@ -20,6 +20,7 @@ from bot.messages import EXTENSION_REASONS, REFUSAL_REASONS
 from bot.settings import Settings
 from dialogs.consent import ASKING
 from dialogs.delivery import Redelivery, root_of, worth_resending
+from dialogs.facts import read_facts, usable_account
 from dialogs.model import Dialog, from_iso, iso, resend_id
 from dialogs.spec import MACHINES, SERVICES
 
@@ -174,15 +175,17 @@ class Conversation:
             self._arm("start", until)
 
     def take_facts(self, event: EventData) -> None:
-        facts = event.kwargs.get("facts") or {}
-        self.dialog.bank_on_record = facts.get("bank_account")
+        """Keep what the state databases said that can be used; flag for operators what could not."""
+        facts = read_facts(event.kwargs.get("facts"))
+        self.dialog.bank_on_record = facts.bank_account
+        for problem in facts.problems:
+            self.dialog.flag(problem)
 
     def benefit_already_claimed(self, event: EventData) -> bool:
-        facts = event.kwargs.get("facts") or {}
-        for claim in facts.get("benefits") or []:
-            if (claim.get("service") == self.dialog.service and claim.get("person_iin") in self.dialog.subject_iins
-                    and claim.get("state") in CLAIMED_STATES):
-                self.dialog.close_reason = f"benefit already {claim.get('state')} in the state databases"
+        for claim in read_facts(event.kwargs.get("facts")).benefits:
+            if (claim["service"] == self.dialog.service and claim["person_iin"] in self.dialog.subject_iins
+                    and claim["state"] in CLAIMED_STATES):
+                self.dialog.close_reason = f"benefit already {claim['state']} in the state databases"
                 return True
         return False
 
@@ -242,7 +245,7 @@ class Conversation:
             self.say("consent.reprompt")
         elif state == "confirming_bank_account":
             account = self.dialog.bank_on_record or ""
-            self.say("bank.confirm_reprompt", bank=bank_name(account), iban=mask_iban(account))
+            self.say("bank.confirm_reprompt", bank=_bank(account), iban=mask_iban(account))
         else:
             self.say("bank.ask_other")
 
@@ -256,6 +259,10 @@ class Conversation:
     # ---- consent -----------------------------------------------------------------------------------
 
     def has_account_on_record(self, event: EventData) -> bool:
+        """An account on record we can show; one we cannot (kept from before it was checked) counts as none."""
+        if self.dialog.bank_on_record and usable_account(self.dialog.bank_on_record) is None:
+            self.dialog.bank_on_record = None
+            self.dialog.flag("account_on_record_unusable")
         return bool(self.dialog.bank_on_record)
 
     def record_consent(self, event: EventData) -> None:
@@ -287,12 +294,12 @@ class Conversation:
 
     def _say_confirm(self) -> None:
         account = self.dialog.bank_on_record or ""
-        self.say("bank.confirm", application_date=self._application_date(), bank=bank_name(account),
+        self.say("bank.confirm", application_date=self._application_date(), bank=_bank(account),
                  iban=mask_iban(account))
 
     def ask_confirm_account(self, event: EventData) -> None:
         account = self.dialog.bank_on_record or ""
-        self.dialog.bank_account = {"iban": account, "bank": bank_name(account), "source": "on_record"}
+        self.dialog.bank_account = {"iban": account, "bank": _bank(account), "source": "on_record"}
         self._say_confirm()
         self.arm_bank_timers(event)
 
@@ -309,11 +316,11 @@ class Conversation:
 
     def use_account_on_record(self, event: EventData) -> None:
         account = self.dialog.bank_on_record or ""
-        self.dialog.bank_account = {"iban": account, "bank": bank_name(account), "source": "on_record"}
+        self.dialog.bank_account = {"iban": account, "bank": _bank(account), "source": "on_record"}
 
     def use_typed_account(self, event: EventData) -> None:
         iban = event.kwargs["iban"]
-        self.dialog.bank_account = {"iban": iban, "bank": bank_name(iban), "source": "typed"}
+        self.dialog.bank_account = {"iban": iban, "bank": _bank(iban), "source": "typed"}
 
     def explain_bad_account(self, event: EventData) -> None:
         self.dialog.bank_errors += 1
@@ -486,3 +493,11 @@ class Conversation:
 
     def flag_undeliverable_notice(self, event: EventData) -> None:
         self.dialog.flag("undeliverable_notice")
+
+
+def _bank(iban: str) -> str:
+    """The bank's name; its code when our table lacks it (never raises: a name is only shown, not decided on)."""
+    try:
+        return bank_name(iban)
+    except ValueError:
+        return iban[4:7]

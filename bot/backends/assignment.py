@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Any
 
 import aiohttp
 
 from bot.channels.base import SendError, SendFailure, failure_for_status
+
+_APPLICATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -45,7 +48,10 @@ class AssignmentBackend:
                 data = await resp.json(content_type=None)
         except (TimeoutError, aiohttp.ClientError) as error:
             raise SendError(SendFailure.CONNECTION, type(error).__name__) from error
+        except ValueError as error:  # a 2xx whose body is not JSON
+            raise SendError(SendFailure.BAD_CONTENT, "backend answered with a body that is not JSON") from error
         application_id = data.get("application_id") if isinstance(data, dict) else None
-        if not isinstance(application_id, str):
-            raise SendError(SendFailure.BAD_CONTENT, "backend gave no application_id")
+        # It is shown in an SMS and kept as a lookup key: an id we could not show or store is no id.
+        if not isinstance(application_id, str) or not _APPLICATION_ID.fullmatch(application_id):
+            raise SendError(SendFailure.BAD_CONTENT, "backend gave no usable application_id")
         return application_id

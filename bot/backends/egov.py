@@ -8,6 +8,9 @@ import aiohttp
 
 from bot.channels.base import SendError, SendFailure, failure_for_status
 
+# What `person` answers in place of a record that is not a JSON object: the dialog goes on without it.
+UNREADABLE = "record_unreadable"
+
 
 class EgovClient:
     """Reads person records (bank account on record, benefits already claimed, address)."""
@@ -28,4 +31,6 @@ class EgovClient:
                 data = await resp.json(content_type=None)
         except (TimeoutError, aiohttp.ClientError) as error:
             raise SendError(SendFailure.CONNECTION, type(error).__name__) from error
-        return data if isinstance(data, dict) else {}
+        except ValueError:
+            data = None  # not JSON: read as a record we cannot use (dialogs/facts.py flags it), not a failure
+        return data if isinstance(data, dict) else {UNREADABLE: True}

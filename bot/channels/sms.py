@@ -112,7 +112,9 @@ class SmsChannel:
                 data = await resp.json(content_type=None)
         except (TimeoutError, aiohttp.ClientError) as error:
             raise SendError(SendFailure.CONNECTION, type(error).__name__) from error
+        except ValueError as error:  # a 2xx whose body is not JSON
+            raise SendError(SendFailure.BAD_CONTENT, "gateway answered with a body that is not JSON") from error
         message_id = data.get("message_id") if isinstance(data, dict) else None
-        if not isinstance(message_id, str):
-            raise SendError(SendFailure.BAD_CONTENT, "gateway gave no message_id")
+        if not isinstance(message_id, str) or not 0 < len(message_id) <= 128:
+            raise SendError(SendFailure.BAD_CONTENT, "gateway gave no usable message_id")
         return Receipt(message_id)

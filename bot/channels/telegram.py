@@ -181,7 +181,7 @@ class TelegramChannel:
         if msisdn is None:
             await self._ask_for_contact(message.chat_id, "telegram.not_bound", _language_of(user))
             return
-        await self._engine().inbound(Inbound(self.name, msisdn, message.text[:2000], f"tg:{update.update_id}",
+        await self._engine().take_words(Inbound(self.name, msisdn, message.text[:2000], f"tg:{update.update_id}",
                                              message.date))
 
     async def _on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -204,7 +204,7 @@ class TelegramChannel:
                 language = dialog.language if dialog else _language_of(user)
                 await query.answer(self._text("telegram.stale_button", language))
                 return
-            await self._engine().inbound(Inbound(self.name, msisdn, reply, f"tg:{update.update_id}"))
+            await self._engine().take_words(Inbound(self.name, msisdn, reply, f"tg:{update.update_id}"))
             await query.answer()  # after the answer is taken: a failure here makes Telegram redeliver, deduplicated
 
     async def _waiting_dialog(self, msisdn: str) -> Dialog | None:

@@ -23,12 +23,13 @@ JOBS = web.AppKey("jobs", JobQueue)
 
 
 async def run_or_queued(request: web.Request, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """The job's result; None when it is queued: not done in time, or waiting for a phone a dead worker locked
-    (what arrived is kept either way, so the sender need not post it again)."""
+    """The job's result; None when it is queued: not done in time, or waiting for a phone a dead worker locked,
+    or failed and kept in the dead letters for an operator (what arrived is kept each time, so the sender need
+    not post it again)."""
     try:
         return await request.app[JOBS].run(kind, payload)
     except JobFailed as error:
-        if error.code == "busy":
+        if error.code in ("busy", "dead_letter"):
             return None
         raise
 

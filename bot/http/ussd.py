@@ -153,7 +153,7 @@ class UssdTurn:
             return await self._resume(session, answer)
         before = await self.store.phone_active(self.msisdn)
         # Unique per input and the same when the gateway repeats a post: the engine applies it once.
-        await self.engine.inbound(Inbound("ussd", self.msisdn, answer, f"{session.session_id}:{n + 1}"))
+        await self.engine.take_words(Inbound("ussd", self.msisdn, answer, f"{session.session_id}:{n + 1}"))
         dialog = await self.store.load(before) if before else None
         return await self._shown(session, dialog)
 

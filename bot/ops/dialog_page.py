@@ -34,9 +34,10 @@ async def render_dialog(request: web.Request, op: Operator, revealed: str = "") 
                     status=404)
     view = dialog_view(dialog)
     log = [r for r in await store.dialog_log(dialog.dialog_id) if r.get("type") == "operator"]
+    evidence = _evidence(op.lang, await store.dialog_ledger(dialog.dialog_id))
     parts = (f'<div id="head" data-part>{_head(op.lang, view)}</div>'
              f'<div class="grid"><div id="transcript" data-part>{_transcript(op.lang, view)}</div>'
-             f'<div>{_actions(op, dialog)}<div id="side" data-part>{_details(op.lang, view)}'
+             f'<div>{_actions(op, dialog)}<div id="side" data-part>{_details(op.lang, view)}{evidence}'
              f'{_log(op.lang, log)}{_timeline(op.lang, view)}</div></div></div>')
     if request.query.get("fragment"):
         return fragment(parts)
@@ -107,6 +108,27 @@ def _timeline(lang: str, v: dict[str, Any]) -> str:
                     for h in v["history"])
     return (f'<section class="card"><h2>{esc(t(lang, "dialog.timeline"))}</h2>'
             f'<ol class="timeline" data-testid="timeline">{items}</ol></section>')
+
+
+def _evidence(lang: str, records: list[dict[str, Any]]) -> str:
+    """The dialog's consent-ledger records: what proves each act (`proactive-bot ledger verify` checks them)."""
+    items = "".join(
+        f'<li data-act="{esc(r.get("act", ""))}">#{esc(r.get("seq", ""))} · {_when(r.get("at"))} · '
+        f'<b>{esc(r.get("act", ""))}</b> · {esc(r.get("channel") or "—")} · '
+        f'<span class="mono">{esc(r.get("message_id") or "—")}</span>'
+        f'{" · " + esc(r["operator"]) if r.get("operator") else ""}<br>'
+        f'<span class="mono">{esc(r.get("hash", ""))}</span></li>' for r in records
+    ) or f'<li class="muted">{esc(t(lang, "dialog.no_evidence"))}</li>'
+    return (f'<section class="card"><h2>{esc(t(lang, "dialog.evidence"))}</h2>'
+            f'<ul class="log" data-testid="evidence">{items}</ul></section>')
+
+
+def _when(at: Any) -> str:
+    """A record's instant in Kazakhstan time; as written when it is not one (the page shows what the chain holds)."""
+    try:
+        return local_time(at, year=True)
+    except (TypeError, ValueError):
+        return esc(str(at))
 
 
 def _log(lang: str, records: list[dict[str, Any]]) -> str:

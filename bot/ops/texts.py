@@ -28,6 +28,7 @@ _STATIC = (
     "dialog.created", "dialog.offer_sent", "dialog.expires", "dialog.consent", "dialog.application_date",
     "dialog.bank_account", "dialog.on_record", "dialog.typed", "dialog.application", "dialog.decision_due",
     "dialog.extended", "dialog.decision", "dialog.reason", "dialog.flags", "dialog.none", "dialog.log",
+    "dialog.evidence", "dialog.no_evidence",
     "dialog.no_log", "dialog.no_messages", "dialog.not_found", "dialog.citizen", "dialog.bot", "actions.title",
     "action.resend", "action.resend_done", "action.resend_none", "action.close", "action.resolve",
     "action.close_reason", "action.close_done", "action.resolve_done", "action.note", "action.note_text",

@@ -306,6 +306,28 @@ async def _check(run: Run, session: aiohttp.ClientSession, bot: str, mocks: str,
     pending = await redis.xlen(Keys(prefix).jobs())
     if pending:
         run.problems.append(f"{pending} entries still in the work stream")
+    ledger = await _check_ledger(run, redis, prefix)
     return {"statuses": dict(statuses), "consents_kept": consents, "consents_lost": lost,
             "applications": len(applications), "sms": sms, "http_answers": dict(run.answers),
-            "dead_letters": dead, "left_in_stream": pending}
+            "dead_letters": dead, "left_in_stream": pending, "ledger": ledger}
+
+
+async def _check_ledger(run: Run, redis: Redis, prefix: str) -> dict[str, Any]:
+    """The consent ledger the killed workers left: `proactive-bot ledger verify` passes, and every dialog has
+    its acts, each once (consent and account for those who agreed, a refusal for those who refused)."""
+    proc = await asyncio.create_subprocess_exec(str(BIN), "ledger", "verify", "--redis-url", REDIS_URL,
+                                                "--prefix", prefix, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    verdict = out.decode().strip()
+    if proc.returncode != 0:
+        run.problems.append(f"ledger verify exited {proc.returncode}: {verdict[:300]}")
+    acts: dict[str, list[str]] = {}
+    for line in await redis.lrange(Keys(prefix).ledger("records"), 0, -1):
+        record = json.loads(line)
+        acts.setdefault(record["dialog_id"], []).append(record["act"])
+    for msisdn, (persona, dialog_id) in run.dialogs.items():
+        kinds = acts.get(dialog_id, [])
+        expected = 2 if persona.consents else 1
+        if len(kinds) != expected or kinds[0] != ("consent" if persona.consents else "decline"):
+            run.problems.append(f"{msisdn} ({persona.name}): ledger acts {kinds}")
+    return {"verify": verdict, "records": sum(len(k) for k in acts.values())}

@@ -102,3 +102,36 @@ async def test_a_duplicate_event_and_a_replayed_event_on_a_cluster(on_cluster: R
     status, dup, _ = await birth(client, msisdn="+77011230012", child_iins=[child])
     assert status == 202 and dup["status"] == "duplicate"
     assert len(await texts(client, "+77011230011")) == 1 and await texts(client, "+77011230012") == []
+
+
+async def test_the_consent_ledger_on_a_cluster(on_cluster: Running) -> None:
+    """Records written beside the dialog in its step's transaction, chained right after; one left behind by a
+    worker that stopped in between is chained by the dialog's next save, once."""
+    import json
+
+    from bot.http.common import ENGINE
+    from bot.ledger import canonical, verify
+
+    client = on_cluster.client
+    store = on_cluster.system.runner.app[ENGINE].store
+    phones = ["+77011230021", "+77011230022", "+77011230023"]
+    answers = []
+    for phone in phones:
+        _, answer, _ = await birth(client, msisdn=phone, parent_iin=FATHER_NO_ACCOUNT, language="ru")
+        answers.append(answer)
+        assert await client.phone_says(phone, "да") == 202
+    head, base = await store.ledger_head()
+    assert verify(await store.ledger_lines(), head, base) == (3, [])
+    for answer in answers:
+        assert await on_cluster.redis.llen(store.keys.ledger_pending(answer["dialog_id"])) == 0
+
+    # A worker stopped after the step's transaction, before chaining: its record waits beside the dialog.
+    left = {"id": f"{answers[0]['dialog_id']}:99", "act": "account_typed", "dialog_id": answers[0]["dialog_id"],
+            "at": "2026-11-23T05:10:00Z"}
+    await on_cluster.redis.rpush(store.keys.ledger_pending(answers[0]["dialog_id"]), canonical(left))
+    assert await client.phone_says(phones[0], "?") == 202  # the dialog's next save chains it
+    assert await client.phone_says(phones[0], "??") == 202  # and only once
+    head, base = await store.ledger_head()
+    records = [json.loads(line) for line in await store.ledger_lines()]
+    assert verify(await store.ledger_lines(), head, base) == (4, [])
+    assert [r["id"] for r in records].count(left["id"]) == 1

@@ -36,6 +36,7 @@ async def test_demo_plays_every_scene_and_no_log_line_carries_personal_data(
     for status in ("status assigned", "status declined", "status refused", "status expired", "status cancelled"):
         assert status in out
     assert "согласна" in out.lower() or "Да, согласна" in out  # the Russian family's reply is shown
+    assert re.search(r"consent ledger: \d+ records, verifies; head [0-9a-f]{64}", out)  # the demo's acts chained
     logs = log_stream.getvalue()
     assert "dialog d_" in logs and "+7701***1001" in logs  # the run was logged, phones masked
     assert "/mock/phones/" in logs  # access lines with phone numbers in their paths were written

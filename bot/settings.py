@@ -159,7 +159,7 @@ class Settings:
 GATEWAY_SCHEMES = ("hmac", "basic", "token")
 # What `serve` and `worker` refuse to run without (README "Security", "Secrets"); Telegram's when it is on.
 SECRETS = ("EVENTS_SECRET", "OPERATOR_TOKEN", "BACKEND_SECRET", "SMS_GATEWAY_SECRET", "USSD_GATEWAY_SECRET",
-           "SMS_CLIENT_ID_SECRET")
+           "SMS_CLIENT_ID_SECRET", "LEDGER_KEY")
 MIN_SECRET_BYTES = 32
 
 

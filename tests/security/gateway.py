@@ -34,12 +34,12 @@ async def build(run: Running, endpoint: str, body: bytes, *, dialog_id: str = "d
     elif endpoint == "decision":
         base |= {"X-Timestamp": ts, "X-Signature": sign(settings.backend_secret, ts, body)}
         path = "/v1/callbacks/decision"
-    elif endpoint == "sms":
-        path = "/v1/inbound/sms"  # the SMS gateway's credential goes into `base` here when it has one
-    elif endpoint == "sms_status":
-        path = "/v1/inbound/sms/status"
+    elif endpoint in ("sms", "sms_status"):
+        base |= {"X-Timestamp": ts, "X-Signature": sign(settings.sms_gateway_secret, ts, body)}
+        path = "/v1/inbound/sms" if endpoint == "sms" else "/v1/inbound/sms/status"
     elif endpoint == "ussd":
-        path = "/v1/ussd"  # likewise the USSD gateway's
+        base |= {"X-Timestamp": ts, "X-Signature": sign(settings.ussd_gateway_secret, ts, body)}
+        path = "/v1/ussd"
     elif endpoint == "telegram":
         base[TELEGRAM_SECRET_HEADER] = settings.telegram_secret or ""
         path = "/v1/telegram/webhook"

@@ -218,7 +218,7 @@ async def test_odd_answers_from_backend_and_gateway_are_send_errors(
     base = str(server.make_url("")).rstrip("/")
     async with aiohttp.ClientSession() as session:
         backend = AssignmentBackend(session, base, 5)
-        sms = SmsChannel(session, base, "1414", 5)
+        sms = SmsChannel(session, base, "1414", 5, "client-id-secret-for-this-test")
         for body in ODD_BODIES:
             answers.append(_copy(body))
             with pytest.raises(SendError) as failed:

@@ -116,7 +116,7 @@ class OperatorState:
                 pipe.hget(key, "until")
             found = await pipe.execute()
         now = self._now()
-        return max((math.ceil(float(_text(u)) - now) for u in found if u is not None), default=0) if found else 0
+        return max([0, *(math.ceil(float(_text(u)) - now) for u in found if u is not None)])
 
     async def failed(self, address: str, name: str | None) -> int:
         """Count one failure against the address and the name; the wait it imposes now (0 while still free)."""

@@ -197,10 +197,11 @@ async def _follow(request: web.Request, response: web.StreamResponse, listener: 
             return
         if not batch:
             await response.write(b": keep-alive\n\n")
-        for entry_id, record in batch:
-            if _order(entry_id) > _order(after):
-                after = entry_id
-                await _send(response, entry_id, record, only)
+        fresh = [(entry_id, record) for entry_id, record in batch if _order(entry_id) > _order(after)]
+        if fresh:
+            after = fresh[-1][0]
+            if chunk := b"".join(_event(entry_id, record, only) for entry_id, record in fresh):
+                await response.write(chunk)  # one write per batch, however many records it holds
         if loop.time() >= recheck_at:
             if op.session is not None and await request.app[OPERATORS].find(op.session, touch=False) is None:
                 return  # signed out, a new operator token, or idle too long
@@ -208,9 +209,16 @@ async def _follow(request: web.Request, response: web.StreamResponse, listener: 
 
 
 async def _send(response: web.StreamResponse, entry_id: str, record: dict[str, Any], only: str | None) -> None:
-    if only is None or record.get("dialog_id") == only:
-        data = json.dumps({k: record[k] for k in FIELDS if k in record}, ensure_ascii=False)
-        await response.write(f"id: {entry_id}\nevent: log\ndata: {data}\n\n".encode())
+    if chunk := _event(entry_id, record, only):
+        await response.write(chunk)
+
+
+def _event(entry_id: str, record: dict[str, Any], only: str | None) -> bytes:
+    """One server-sent event for a feed record (b"" for another dialog's record when the stream wants one)."""
+    if only is not None and record.get("dialog_id") != only:
+        return b""
+    data = json.dumps({k: record[k] for k in FIELDS if k in record}, ensure_ascii=False)
+    return f"id: {entry_id}\nevent: log\ndata: {data}\n\n".encode()
 
 
 def end_session_streams(app: web.Application, session_id: str) -> None:

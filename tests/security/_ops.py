@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 
-from bot.app import REDIS
+from bot.app import REDIS, redis_client
+from bot.devclient import DevClient
+from bot.devserver import start_dev
 from bot.http.common import SETTINGS
-from tests.conftest import Running, start_running, stop_running
+from bot.settings import Settings
+from tests.conftest import MONDAY_10, REDIS_URL, Running, start_running, stop_running
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 TOKEN = "dev-operator"
@@ -21,6 +25,20 @@ TOKEN = "dev-operator"
 async def system(store: str = "redis", **settings: Any) -> AsyncIterator[Running]:
     """A dev system on real Redis (or the embedded store) with some settings changed."""
     running, prefix = await start_running(store, **settings)
+    try:
+        yield running
+    finally:
+        await stop_running(running, prefix)
+
+
+@asynccontextmanager
+async def production_pool_system(**settings: Any) -> AsyncIterator[Running]:
+    """A dev system on real Redis through the client `serve` makes (a blocking pool of 64 connections)."""
+    prefix = f"pbtest:{uuid.uuid4().hex[:10]}"
+    redis = redis_client(REDIS_URL)
+    dev = await start_dev(port=0, clock_start=MONDAY_10, redis=redis,
+                          settings=Settings(key_prefix=prefix).with_(**settings))
+    running = Running(dev, DevClient(aiohttp.ClientSession(), dev.url), redis)
     try:
         yield running
     finally:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.domain.masking import scrub
-from bot.http.common import SETTINGS, errors
+from bot.http.common import SETTINGS, errors, unauthorized
 from bot.ops.sessions import OperatorState
 from bot.ops.texts import language
 from bot.settings import Settings
@@ -112,6 +112,18 @@ async def operator_of(request: web.Request) -> Operator | web.StreamResponse | N
         log.warning("ops bearer failed: wrong token (address %s, operator %s)", address, name or "-")
         return too_many(wait) if wait else None
     return Operator(name=name or "api", lang=language(request.query.get("lang")), named=name is not None)
+
+
+async def bearer_refusal(request: web.Request, message: str) -> web.StreamResponse | None:
+    """None when the request carries the right operator Bearer token; else its 401 (or 429 while throttled).
+
+    For routes outside the console that take the operator token (/v1/dialogs): their failures count too."""
+    if _bearer(request) is None:
+        return unauthorized(message)
+    found = await operator_of(request)
+    if isinstance(found, Operator):
+        return None
+    return found or unauthorized(message)
 
 
 def csrf_ok(operator: Operator, sent: str | None) -> bool:

@@ -67,6 +67,17 @@ async def test_bearer_failures_are_throttled_per_operator_name_and_per_address(
     assert WRONG not in caplog.text and TOKEN not in caplog.text
 
 
+async def test_bearer_failures_on_v1_dialogs_count_with_the_console_s() -> None:
+    async with system(ops_auth_free_failures=2, ops_auth_backoff_seconds=30) as running:
+        wrong = {"Authorization": f"Bearer {WRONG}", "X-Operator": "Mallory"}
+        statuses = [(await _call(running, "GET", "/v1/dialogs", wrong))[0] for _ in range(3)]
+        assert statuses == [401, 401, 429]
+        right = {"Authorization": f"Bearer {TOKEN}", "X-Operator": "Mallory"}
+        for path in ("/v1/dialogs", "/ops/api/counters"):
+            status, headers, body = await _call(running, "GET", path, right)
+            assert status == 429 and "Retry-After" in headers and "dialogs" not in body, path
+
+
 @pytest.mark.parametrize("store", ["redis", "fakeredis"])
 async def test_reveal_needs_an_operator_name(store: str) -> None:
     async with system(store) as running:

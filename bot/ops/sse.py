@@ -27,6 +27,7 @@ from bot.store import Store
 log = logging.getLogger("bot.ops")
 BLOCK_MS = 15_000  # a keep-alive comment at least this often: proxies keep the stream open, gone clients show
 RETRY_SECONDS = 2.0  # the reader's pause after Redis failed
+START_SECONDS = 10.0  # how long a new stream waits for the reader to find its place in the feed
 QUEUE_BATCHES = 256  # a stream this far behind is closed (its browser reconnects from its Last-Event-ID)
 _STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 FIELDS = ("dialog_id", "type", "status", "to", "at")  # enough to know what to refresh; nothing personal
@@ -45,6 +46,7 @@ class Listener:
     operator: str
     session: str | None
     queue: asyncio.Queue[Batch | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_BATCHES))
+    dropped: bool = False  # fell too far behind: it ends once it has written what it holds
 
     def end(self) -> None:
         with contextlib.suppress(asyncio.QueueFull):
@@ -69,9 +71,12 @@ class FeedHub:
         every record after it)."""
         self.listeners.add(listener)
         self.per_operator[listener.operator] += 1
-        if self._task is None:
+        if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._read())
-        await self._started.wait()
+        try:
+            await asyncio.wait_for(self._started.wait(), START_SECONDS)
+        except TimeoutError:
+            raise RedisError("the live feed's reader has not started") from None
         return self.position
 
     def leave(self, listener: Listener) -> None:
@@ -95,8 +100,11 @@ class FeedHub:
                     self._started.set()
                 self.reads += 1
                 batch = await self._next()
-            except RedisError as error:
-                log.warning("live feed: Redis unavailable (%s); will retry", type(error).__name__)
+            except Exception as error:  # the reader must outlive any one failure: every stream depends on it
+                if isinstance(error, RedisError):
+                    log.warning("live feed: Redis unavailable (%s); will retry", type(error).__name__)
+                else:
+                    log.exception("live feed: reading failed; will retry")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.closing.wait(), RETRY_SECONDS)
                 continue
@@ -109,8 +117,7 @@ class FeedHub:
                     listener.queue.put_nowait(batch)
                 except asyncio.QueueFull:  # a stream that cannot keep up ends; the browser reconnects
                     self.leave(listener)
-                    listener.queue = asyncio.Queue(1)
-                    listener.end()
+                    listener.dropped = True
         for listener in list(self.listeners):
             listener.end()
 
@@ -151,8 +158,8 @@ async def events(request: web.Request, op: Operator) -> web.StreamResponse:
     after = request.headers.get("Last-Event-ID") or request.query.get("since") or ""
     only = request.query.get("dialog")
     listener = Listener(op.name, op.session)
-    position = await hub.join(listener)
     try:
+        position = await hub.join(listener)
         if not _STREAM_ID.fullmatch(after) or _order(after) > _order(position):
             after = position
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
@@ -194,6 +201,8 @@ async def _follow(request: web.Request, response: web.StreamResponse, listener: 
         except TimeoutError:
             batch = []
         if batch is None:
+            return
+        if listener.dropped and listener.queue.empty():
             return
         if not batch:
             await response.write(b": keep-alive\n\n")

@@ -75,7 +75,8 @@ def set_session(request: web.Request, response: web.StreamResponse, session_id: 
 
 def too_many(wait: int, answer: web.StreamResponse | None = None) -> web.StreamResponse:
     """429 with Retry-After (the given answer, or the JSON error shape)."""
-    response = answer or errors(429, ("$", "throttled", f"too many failed attempts; retry in {wait} s"))
+    response = answer if answer is not None else errors(
+        429, ("$", "throttled", f"too many failed attempts; retry in {wait} s"))
     response.set_status(429)
     response.headers["Retry-After"] = str(max(1, wait))
     return response
@@ -123,7 +124,7 @@ async def bearer_refusal(request: web.Request, message: str) -> web.StreamRespon
     found = await operator_of(request)
     if isinstance(found, Operator):
         return None
-    return found or unauthorized(message)
+    return found if found is not None else unauthorized(message)
 
 
 def csrf_ok(operator: Operator, sent: str | None) -> bool:

@@ -36,6 +36,7 @@ async def test_brute_forced_sign_ins_are_throttled_and_then_even_the_right_token
             assert statuses == [401, 401, 401, 429]
             refused = await console.sign_in("Mallory", TOKEN)  # the right token, while throttled
             assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 60
+            assert "Слишком много неудачных попыток" in await refused.text()  # the form again, with a notice
             assert "Set-Cookie" not in refused.headers and await redis_keys(running, "session") == []
             assert (await console.get("/ops"))[0] == 401
             await running.client.advance(int(refused.headers["Retry-After"]) + 1)  # the injected clock

@@ -10,9 +10,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from bot.clock import SimClock
+from bot.devserver import embedded_redis
 from bot.http.common import ENGINE
-from tests.conftest import Running
+from bot.ops.sessions import OperatorState
+from bot.settings import Settings
+from bot.store import Keys
+from tests.conftest import MONDAY_10, Running
 from tests.helpers import MOTHER_WITH_HALYK, birth
 from tests.security._ops import TOKEN, Console, redis_keys, system
 
@@ -117,8 +123,6 @@ async def test_reveals_are_limited_per_operator_and_counted_in_metrics() -> None
 
 
 async def _metrics(running: Running, token: str | None = None) -> dict[str, float]:
-    from prometheus_client.parser import text_string_to_metric_families
-
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with running.client.session.get(f"{running.system.url}/metrics", headers=headers) as resp:
         assert resp.status == 200
@@ -160,3 +164,17 @@ async def test_a_malformed_list_query_is_a_422_not_a_500(running: Running, path:
     async with running.client.session.get(f"{running.system.url}{path}?{query}", headers=api) as resp:
         assert resp.status in (400, 422), (path, query, resp.status)
         assert "Traceback" not in await resp.text()
+
+
+async def test_each_further_failure_doubles_the_wait_up_to_the_cap() -> None:
+    settings = Settings().with_(ops_auth_free_failures=2, ops_auth_backoff_seconds=2, ops_auth_backoff_max_seconds=20)
+    clock = SimClock(MONDAY_10)
+    state = OperatorState(embedded_redis(), Keys("pbunit"), clock, settings)
+    waits = [await state.failed("10.0.0.1", "Mallory") for _ in range(7)]
+    assert waits == [0, 0, 2, 4, 8, 16, 20]
+    assert await state.wait_seconds("10.0.0.1", "mallory") == 20  # names are compared case-insensitively
+    assert await state.wait_seconds("10.0.0.2", "Dana") == 0  # another address and name are not held up
+    await clock.advance(20)
+    assert await state.wait_seconds("10.0.0.1", "Mallory") == 0
+    await state.succeeded("10.0.0.1", "Mallory")
+    assert await state.failed("10.0.0.1", "Mallory") == 0  # a right token started the count afresh

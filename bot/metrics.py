@@ -6,6 +6,7 @@ code path counts for itself; gauges are read from Redis at scrape time. One regi
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bot.http.common import STORE
+from bot.http.common import SETTINGS, STORE, unauthorized
 from bot.store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -59,6 +60,9 @@ class Metrics:
                                       ["status"], registry=r)
         self.operator_actions = Counter("proactive_bot_operator_actions_total", "Operator actions",
                                         ["action"], registry=r)
+        self.reveals_refused = Counter("proactive_bot_reveals_refused_total",
+                                       "Reveals of personal data refused: no operator name, or over the hourly limit",
+                                       ["reason"], registry=r)
         self.timer_lag = Histogram("proactive_bot_timer_lag_seconds", "Timers fired: now minus due",
                                    ["kind"], buckets=LAG_BUCKETS, registry=r)
         self.latency = Histogram("proactive_bot_http_request_duration_seconds", "HTTP request latency",
@@ -136,5 +140,13 @@ def setup_metrics(app: web.Application) -> None:
 
 
 async def get_metrics(request: web.Request) -> web.Response:
+    """GET /metrics; with METRICS_TOKEN set, only for `Authorization: Bearer <METRICS_TOKEN>`."""
+    token = request.app[SETTINGS].metrics_token
+    if token:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), token.encode()):
+            response = unauthorized("send Authorization: Bearer <METRICS_TOKEN>")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
     body = await request.app[METRICS].render(request.app[STORE])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -68,6 +68,19 @@ class Settings:
     ussd_max_new_inputs: int = 3
     # The lines a dialog keeps in its transcript; older ones stay in the dialog log (and `proactive-bot logs`).
     transcript_max_lines: int = 200
+    # Operators (bot/ops/): server-side sessions, sign-in throttling, reveal limits, live streams, /metrics.
+    ops_session_idle_seconds: int = 1800  # a session unused this long (injected clock) is gone
+    ops_session_max_seconds: int = 12 * 3600
+    ops_secure_cookies: bool = False  # `Secure` cookie and HSTS; on anyway when public_url is https
+    ops_auth_free_failures: int = 5  # failed sign-ins/Bearer calls per operator name before backoff starts
+    ops_auth_free_failures_per_address: int = 50  # the same per client address (an office may share one)
+    ops_auth_backoff_seconds: float = 2.0  # doubled with each further failure ...
+    ops_auth_backoff_max_seconds: float = 900.0  # ... up to this
+    ops_reveals_per_hour: int = 30  # per operator name
+    ops_streams_per_operator: int = 8  # open /ops/events streams per operator name
+    ops_streams_per_process: int = 1000
+    ops_stream_recheck_seconds: float = 60.0  # a live stream re-checks its session this often
+    metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`
     send_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600)
     submit_retry_seconds: tuple[int, ...] = (60, 300, 900, 3600)
     # An SMS the gateway reports undelivered is sent again after each of these (plus up to 20 % jitter);
@@ -120,19 +133,25 @@ class Settings:
             "log_retention_days", "log_feed_maxlen", "inbound_per_minute", "shards", "worker_concurrency",
             "job_max_deliveries", "ledger_retention_days",
             "ussd_max_new_inputs", "transcript_max_lines",
+            "ops_session_idle_seconds", "ops_session_max_seconds", "ops_auth_free_failures",
+            "ops_auth_free_failures_per_address", "ops_reveals_per_hour", "ops_streams_per_operator",
+            "ops_streams_per_process",
         ):
             if name.upper() in env:
                 values[name] = int(env[name.upper()])
         for name in ("http_timeout_seconds", "phone_lock_seconds", "job_wait_seconds", "job_claim_idle_seconds",
-                     "timer_lease_seconds", "job_dead_letter_after_seconds"):
+                     "timer_lease_seconds", "job_dead_letter_after_seconds", "ops_auth_backoff_seconds",
+                     "ops_auth_backoff_max_seconds", "ops_stream_recheck_seconds"):
             if name.upper() in env:
                 values[name] = float(env[name.upper()])
-        for name in ("redis_cluster", "poll_timers"):
+        for name in ("redis_cluster", "poll_timers", "ops_secure_cookies"):
             if name.upper() in env:
                 values[name] = env[name.upper()].strip().lower() in ("1", "true", "yes", "on")
         for name in ("send_retry_seconds", "submit_retry_seconds", "delivery_retry_seconds"):
             if name.upper() in env:
                 values[name] = tuple(int(v) for v in env[name.upper()].split(",") if v.strip())
+        if env.get("METRICS_TOKEN"):
+            values["metrics_token"] = env["METRICS_TOKEN"]
         if "QUIET_START" in env:
             values["quiet_start"] = _hhmm(env["QUIET_START"])
         if "QUIET_END" in env:

@@ -157,6 +157,20 @@ class Keys:
         """On a cluster: a dialog's ledger records written in its step's transaction, until chained."""
         return f"{self.dialog(dialog_id)}:ledger"
 
+    # Operators (bot/ops/sessions.py): named by a digest, so a key never holds a session id, name or address.
+
+    def ops_session(self, digest: str) -> str:
+        """Hash: one console session (name, language, CSRF token, token fingerprint, last use)."""
+        return f"{self.prefix}:ops:session:{digest}"
+
+    def ops_failures(self, scope: str, digest: str) -> str:
+        """Hash: failed sign-ins or Bearer calls of one client address or operator name, and when it may retry."""
+        return f"{self.prefix}:ops:failures:{scope}:{digest}"
+
+    def ops_reveals(self, digest: str, hour: str) -> str:
+        """Counter: one operator's reveals of personal data in one hour."""
+        return f"{self.prefix}:ops:reveals:{digest}:{hour}"
+
     # The work queue (bot/jobs.py): one hash tag, so moving an entry between its streams is one transaction.
 
     def jobs(self) -> str:

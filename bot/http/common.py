@@ -96,13 +96,3 @@ def timestamp_problem(request: web.Request, clock: Clock, window: int) -> str | 
 def check_signature(request: web.Request, body: bytes, secret: str, clock: Clock, window: int) -> str | None:
     """None when `X-Timestamp`/`X-Signature` are right and fresh; else why not."""
     return signature_problem(request, body, secret) or timestamp_problem(request, clock, window)
-
-
-def operator_ok(request: web.Request) -> bool:
-    """The operator bearer token is present and right."""
-    token = request.app[SETTINGS].operator_token
-    header = request.headers.get("Authorization", "")
-    import hmac
-
-    return header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode("utf-8", "replace"),
-                                                                   token.encode())

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.domain.masking import mask_iban, mask_msisdn, scrub, scrub_all
 from bot.domain.phone import PhoneError, parse_msisdn
-from bot.http.common import STORE, errors, operator_ok, unauthorized
+from bot.http.common import STORE, errors
 from dialogs.model import PUBLIC_STATUS, SERVICES, Dialog
 
 PUBLIC_STATUSES = frozenset({
@@ -45,19 +45,26 @@ def dialog_view(d: Dialog) -> dict[str, Any]:
     }
 
 
-async def get_dialog(request: web.Request) -> web.Response:
-    if not operator_ok(request):
-        return unauthorized("Authorization: Bearer <OPERATOR_TOKEN> is required")
+async def _refused(request: web.Request) -> web.StreamResponse | None:
+    """The operator Bearer token, failures counted and throttled like the console's (bot/ops/auth.py)."""
+    from bot.ops.auth import bearer_refusal  # (bot.ops imports this module)
+
+    return await bearer_refusal(request, "Authorization: Bearer <OPERATOR_TOKEN> is required")
+
+
+async def get_dialog(request: web.Request) -> web.StreamResponse:
+    if (refused := await _refused(request)) is not None:
+        return refused
     dialog = await request.app[STORE].load(request.match_info["dialog_id"])
     if dialog is None:
         return errors(404, ("dialog_id", "not_found", "no such dialog"))
     return web.json_response(dialog_view(dialog))
 
 
-async def list_dialogs(request: web.Request) -> web.Response:
+async def list_dialogs(request: web.Request) -> web.StreamResponse:
     """Newest first, filtered by phone, status and service; `next` is an opaque cursor."""
-    if not operator_ok(request):
-        return unauthorized("Authorization: Bearer <OPERATOR_TOKEN> is required")
+    if (refused := await _refused(request)) is not None:
+        return refused
     q = request.query
     problems: list[tuple[str, str, str]] = []
     msisdn = None

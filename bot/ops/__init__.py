@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.http.common import unauthorized
+from bot.http.common import CLOCK, SETTINGS, STORE, unauthorized
 from bot.ops import actions, api, dead_letters, pages, signin, sse
-from bot.ops.auth import guarded
+from bot.ops.auth import HSTS, OPERATORS, guarded, secure
 from bot.ops.dialog_page import dialog_page
-from bot.ops.views import login_page
+from bot.ops.sessions import OperatorState
+from bot.ops.views import login_page, setup_templates
 
 
 def _denied_page(request: web.Request, _: str) -> web.StreamResponse:
-    return login_page(request.query.get("lang"))
+    return login_page(request, request.query.get("lang"))
 
 
 def _denied_api(request: web.Request, _: str) -> web.StreamResponse:
@@ -44,5 +45,17 @@ def routes() -> list[web.RouteDef]:
 
 
 def setup(app: web.Application) -> None:
-    """What the console needs besides routes: its live streams end when the app shuts down."""
+    """What the console needs besides routes: templates, operator state in Redis, HSTS, the live feed's reader."""
+    setup_templates(app)
+
+    async def state(app: web.Application) -> None:
+        store = app[STORE]
+        app[OPERATORS] = OperatorState(store.redis, store.keys, app[CLOCK], app[SETTINGS])
+
+    async def hsts(request: web.Request, response: web.StreamResponse) -> None:
+        if secure(request):
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+
+    app.on_startup.append(state)
+    app.on_response_prepare.append(hsts)
     sse.setup_streams(app)

@@ -6,6 +6,7 @@ Each one lands in the dialog log as a record of type "operator" with the operato
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,11 +14,13 @@ from aiohttp import web
 
 from bot.http.common import ENGINE, SETTINGS, errors, parse_json, read_body
 from bot.http.dialogs import dialog_view
-from bot.ops.auth import Operator, csrf_ok
-from bot.ops.dialog_page import render_dialog, revealed_card
-from bot.ops.texts import t
-from bot.ops.views import esc, page
+from bot.metrics import METRICS
+from bot.ops.auth import OPERATORS, Operator, csrf_ok, too_many
+from bot.ops.dialog_page import render_dialog
+from bot.ops.views import notice_page
 from dialogs.model import Dialog
+
+log = logging.getLogger("bot.ops")
 
 ACTIONS = ("resend", "close", "note", "reveal")
 LIMITS = {"note": 2000, "close": 500}
@@ -29,6 +32,7 @@ class Outcome:
 
     done: str
     dialog: Dialog | None
+    retry_after: int = 0  # seconds, when a reveal is over the operator's hourly limit
 
 
 async def perform(request: web.Request, op: Operator, action: str, text: str) -> Outcome:
@@ -46,6 +50,24 @@ async def perform(request: web.Request, op: Operator, action: str, text: str) ->
         return Outcome("resolve" if before is not None and before.final else "close", dialog)
     if action == "note":
         return Outcome("note", await engine.operators.add_note(dialog_id, text, op.name))
+    return await _reveal(request, op, dialog_id)
+
+
+async def _reveal(request: web.Request, op: Operator, dialog_id: str) -> Outcome:
+    """Personal data only for a named operator, and at most `ops_reveals_per_hour` times an hour each."""
+    engine = request.app[ENGINE]
+    dialog = await engine.store.load(dialog_id)
+    if dialog is None:
+        return Outcome("reveal", None)
+    refused = request.app[METRICS].reveals_refused
+    if not op.named:
+        refused.labels("unnamed").inc()
+        log.warning("ops reveal refused: no operator name (dialog %s)", dialog_id)
+        return Outcome("unnamed", dialog)
+    if wait := await request.app[OPERATORS].reveal_allowed(op.name):
+        refused.labels("limited").inc()
+        log.warning("ops reveal refused: operator %s is over the hourly limit (dialog %s)", op.name, dialog_id)
+        return Outcome("reveal_limited", dialog, wait)
     return Outcome("reveal", await engine.operators.reveal(dialog_id, op.name))
 
 
@@ -62,13 +84,16 @@ async def form_action(request: web.Request, op: Operator) -> web.StreamResponse:
     if action not in ACTIONS:
         raise web.HTTPNotFound()
     if not csrf_ok(op, _field(form.get("csrf"))):
-        return page(op, t(op.lang, "action.csrf"), f'<p class="notice bad">{esc(t(op.lang, "action.csrf"))}</p>',
-                    status=403)
+        return notice_page(request, op, "action.csrf", status=403)
     outcome = await perform(request, op, action, _field(form.get("text") or form.get("reason")) or "")
     if outcome.dialog is None:
-        return page(op, t(op.lang, "dialog.not_found"), f'<h1>{esc(t(op.lang, "dialog.not_found"))}</h1>', status=404)
-    if action == "reveal":
-        return await render_dialog(request, op, revealed_card(op.lang, personal_data(outcome.dialog)))
+        return notice_page(request, op, "dialog.not_found", status=404, heading=True)
+    if outcome.done == "reveal":
+        return await render_dialog(request, op, personal_data(outcome.dialog))
+    if outcome.done in ("reveal_limited", "unnamed"):
+        answer = await render_dialog(request, op, done=outcome.done,
+                                     status=429 if outcome.retry_after else 422)
+        return too_many(outcome.retry_after, answer) if outcome.retry_after else answer
     raise web.HTTPSeeOther(f"/ops/dialogs/{dialog_id}?done={outcome.done}")
 
 
@@ -83,6 +108,8 @@ def _api_problem(action: str, done: str) -> web.Response | None:
     if done == "required":
         field = "reason" if action == "close" else "text"
         return errors(422, (field, "required", f"{field} is required"))
+    if done == "unnamed":
+        return errors(422, ("X-Operator", "required", "revealing personal data needs the operator's name"))
     return None
 
 
@@ -101,6 +128,9 @@ async def api_action(request: web.Request, op: Operator) -> web.StreamResponse:
     outcome = await perform(request, op, action, text if isinstance(text, str) else "")
     if outcome.dialog is None:
         return errors(404, ("dialog_id", "not_found", "no such dialog"))
+    if outcome.retry_after:
+        return too_many(outcome.retry_after, errors(
+            429, ("$", "rate_limited", f"over {request.app[SETTINGS].ops_reveals_per_hour} reveals an hour")))
     if (problem := _api_problem(action, outcome.done)) is not None:
         return problem
     if action == "reveal":

@@ -17,11 +17,9 @@ _PROBLEMS = {"search": "not a phone number or a 12-digit IIN", "date": "dates ar
 async def list_dialogs(request: web.Request, op: Operator) -> web.StreamResponse:
     """GET /ops/api/dialogs: filtered, newest first, `next` is the cursor of the next page."""
     filters, problems = queries.parse_filters(request.query)
-    try:
-        cursor, limit = int(request.query.get("cursor") or 0), int(request.query.get("limit") or queries.PAGE_SIZE)
-        if cursor < 0 or not 1 <= limit <= 200:
-            raise ValueError
-    except ValueError:
+    cursor, bad_cursor = queries.parse_cursor(request.query.get("cursor"))
+    limit, bad_limit = queries.parse_cursor(request.query.get("limit") or str(queries.PAGE_SIZE))
+    if bad_cursor or bad_limit or not 1 <= limit <= 200:
         problems.append("limit")
         cursor, limit = 0, queries.PAGE_SIZE
     if problems:

@@ -1,31 +1,32 @@
-"""Who is at the console: the operator token signs in, a signed cookie carries the name, language and CSRF token.
+"""Who is at the console: the operator token signs in; the cookie holds a random session id, the session is in Redis.
 
 API clients may send `Authorization: Bearer <OPERATOR_TOKEN>` (and `X-Operator: <name>`) instead of the cookie;
-they need no CSRF token, since nothing a browser sends on its own carries that header.
+they need no CSRF token, since nothing a browser sends on its own carries that header. Failed sign-ins and
+Bearer calls are counted per client address and per name, and answered 429 with backoff (bot/ops/sessions.py).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
+import logging
 import re
-import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from bot.domain.masking import scrub
-from bot.http.common import SETTINGS, operator_ok
+from bot.http.common import SETTINGS, errors, unauthorized
 from bot.logs import CONTROLS
+from bot.ops.sessions import OperatorState
 from bot.ops.texts import language
+from bot.settings import Settings
 
+log = logging.getLogger("bot.ops")
 COOKIE = "pb_ops"
-SESSION_SECONDS = 12 * 3600
 MAX_NAME = 64
+OPERATORS = web.AppKey("ops_state", OperatorState)
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Operator:
     name: str
     lang: str
     csrf: str | None = None  # None for bearer-token API calls
+    session: str | None = None  # the session id (None for bearer-token API calls)
+    named: bool = True  # False for a Bearer call without X-Operator (logged as "api")
 
 
 OperatorHandler = Callable[[web.Request, Operator], Awaitable[web.StreamResponse]]
@@ -49,62 +52,88 @@ def clean_name(text: str | None) -> str | None:
     return name or None
 
 
-def token_matches(request: web.Request, token: str) -> bool:
-    """Constant-time comparison with the configured operator token."""
-    return hmac.compare_digest(token.encode(), request.app[SETTINGS].operator_token.encode())
+def token_matches(settings: Settings, token: str) -> bool:
+    """Constant-time comparison (over bytes) with the configured operator token; an empty one matches nothing."""
+    expected = settings.operator_token.encode()
+    return bool(expected) and hmac.compare_digest(token.encode("utf-8", "surrogatepass"), expected)
 
 
-def _key(request: web.Request) -> bytes:
-    # Derived from the token: a new token signs every session out.
-    token = request.app[SETTINGS].operator_token.encode()
-    return hmac.new(token, b"proactive-bot ops session", hashlib.sha256).digest()
+def secure(request: web.Request) -> bool:
+    """Whether cookies get `Secure` and answers HSTS: the public URL is https, a setting says so, or TLS is direct."""
+    settings = request.config_dict[SETTINGS]  # (sub-applications such as the dev mocks answer too)
+    return settings.ops_secure_cookies or settings.public_url.startswith("https://") or request.secure
 
 
-def _sign(request: web.Request, payload: bytes) -> str:
-    return hmac.new(_key(request), payload, hashlib.sha256).hexdigest()
+def client_address(request: web.Request) -> str:
+    """The address failures are counted against (the peer; a proxy's own address when behind one)."""
+    return request.remote or "unknown"
 
 
-def session_cookie(request: web.Request, name: str, lang: str, csrf: str | None = None) -> str:
-    """The cookie value for a signed-in operator."""
-    data = {"n": name, "l": language(lang), "c": csrf or secrets.token_urlsafe(24),
-            "e": int(time.time()) + SESSION_SECONDS}
-    payload = base64.urlsafe_b64encode(json.dumps(data, ensure_ascii=False).encode())
-    return f"{payload.decode()}.{_sign(request, payload)}"
+def set_session(request: web.Request, response: web.StreamResponse, session_id: str) -> None:
+    """Sign the operator in (HttpOnly, SameSite=Strict, only for /ops; Secure behind https)."""
+    response.set_cookie(COOKIE, session_id, max_age=request.app[SETTINGS].ops_session_max_seconds, path="/ops",
+                        httponly=True, samesite="Strict", secure=secure(request))
 
 
-def set_session(request: web.Request, response: web.StreamResponse, name: str, lang: str,
-                csrf: str | None = None) -> None:
-    """Sign the operator in (HttpOnly, SameSite=Strict, only for /ops)."""
-    response.set_cookie(COOKIE, session_cookie(request, name, lang, csrf), max_age=SESSION_SECONDS, path="/ops",
-                        httponly=True, samesite="Strict", secure=request.secure)
+def too_many(wait: int, answer: web.StreamResponse | None = None) -> web.StreamResponse:
+    """429 with Retry-After (the given answer, or the JSON error shape)."""
+    response = answer if answer is not None else errors(
+        429, ("$", "throttled", f"too many failed attempts; retry in {wait} s"))
+    response.set_status(429)
+    response.headers["Retry-After"] = str(max(1, wait))
+    return response
 
 
-def _from_cookie(request: web.Request) -> Operator | None:
-    payload, _, signature = request.cookies.get(COOKIE, "").partition(".")
-    if not payload or not hmac.compare_digest(signature.encode(), _sign(request, payload.encode()).encode()):
+async def _from_cookie(request: web.Request) -> Operator | None:
+    session_id = request.cookies.get(COOKIE, "")
+    if not session_id:
         return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(payload.encode()))
-    except ValueError:
+    session = await request.app[OPERATORS].find(session_id)
+    if session is None:
         return None
-    if int(data.get("e", 0)) < time.time():
-        return None
-    return Operator(name=str(data["n"]), lang=language(data.get("l")), csrf=str(data["c"]))
+    return Operator(name=session.name, lang=language(session.lang), csrf=session.csrf, session=session.session_id)
 
 
-def operator_of(request: web.Request) -> Operator | None:
-    """The operator making this request: by bearer token (API) or by session cookie (browser); None if neither."""
-    if operator_ok(request):
-        lang = language(request.query.get("lang"))
-        return Operator(name=clean_name(request.headers.get("X-Operator")) or "api", lang=lang)
-    return _from_cookie(request)
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:] if header.startswith("Bearer ") else None
+
+
+async def operator_of(request: web.Request) -> Operator | web.StreamResponse | None:
+    """The operator making this request: by bearer token (API) or by session (browser); None if neither;
+    a 429 while this address or name is throttled for failing too often."""
+    token = _bearer(request)
+    if token is None:
+        return await _from_cookie(request)
+    state, name = request.app[OPERATORS], clean_name(request.headers.get("X-Operator"))
+    address = client_address(request)
+    if wait := await state.wait_seconds(address, name):
+        log.warning("ops bearer refused: throttled for %s s (address %s, operator %s)", wait, address, name or "-")
+        return too_many(wait)
+    if not token_matches(request.app[SETTINGS], token):
+        wait = await state.failed(address, name)
+        log.warning("ops bearer failed: wrong token (address %s, operator %s)", address, name or "-")
+        return too_many(wait) if wait else None
+    return Operator(name=name or "api", lang=language(request.query.get("lang")), named=name is not None)
+
+
+async def bearer_refusal(request: web.Request, message: str) -> web.StreamResponse | None:
+    """None when the request carries the right operator Bearer token; else its 401 (or 429 while throttled).
+
+    For routes outside the console that take the operator token (/v1/dialogs): their failures count too."""
+    if _bearer(request) is None:
+        return unauthorized(message)
+    found = await operator_of(request)
+    if isinstance(found, Operator):
+        return None
+    return found if found is not None else unauthorized(message)
 
 
 def csrf_ok(operator: Operator, sent: str | None) -> bool:
     """A state-changing request from a browser carries its session's CSRF token (API calls need none)."""
     if operator.csrf is None:
         return True
-    return sent is not None and hmac.compare_digest(sent.encode(), operator.csrf.encode())
+    return sent is not None and hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), operator.csrf.encode())
 
 
 def guarded(denied: Denied) -> Callable[[OperatorHandler], Handler]:
@@ -112,9 +141,11 @@ def guarded(denied: Denied) -> Callable[[OperatorHandler], Handler]:
 
     def wrap(handler: OperatorHandler) -> Handler:
         async def checked(request: web.Request) -> web.StreamResponse:
-            operator = operator_of(request)
+            operator = await operator_of(request)
             if operator is None:
                 return denied(request, "")
+            if not isinstance(operator, Operator):
+                return operator  # throttled
             return await handler(request, operator)
 
         checked.__name__ = handler.__name__

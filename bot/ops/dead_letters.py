@@ -11,8 +11,6 @@ from aiohttp import web
 from bot.http.common import JOBS, errors
 from bot.jobs import JobFailed
 from bot.ops.auth import Operator, csrf_ok
-from bot.ops.texts import JOB_KINDS, t
-from bot.ops.views import esc, local_time
 
 log = logging.getLogger("bot.ops")
 _ENTRY_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
@@ -59,25 +57,3 @@ async def form_replay(request: web.Request, op: Operator) -> web.StreamResponse:
     except JobFailed:
         raise web.HTTPSeeOther("/ops/queue?done=replay_failed") from None
     raise web.HTTPSeeOther(f"/ops/queue?done={'replayed' if outcome else 'replay_gone'}")
-
-
-def section(op: Operator, letters: list[dict[str, Any]]) -> str:
-    """The queue page's card of dead letters, each with its replay button."""
-    lang = op.lang
-    heads = "".join(f"<th>{esc(t(lang, h))}</th>" for h in ("jobs.kind", "jobs.accepted", "jobs.deliveries",
-                                                            "jobs.error", "jobs.action"))
-    rows = "".join(
-        f'<tr data-entry-id="{esc(letter["id"])}"><td>{esc(_kind(lang, letter["kind"]))}</td>'
-        f'<td class="when">{local_time(letter["accepted_at"])}</td><td>{letter["deliveries"]}</td>'
-        f'<td class="last">{esc(letter["error"])}</td>'
-        f'<td><form method="post" action="/ops/dead-letters/{esc(letter["id"])}/replay">'
-        f'<input type="hidden" name="csrf" value="{esc(op.csrf or "")}">'
-        f'<button type="submit">{esc(t(lang, "jobs.replay"))}</button></form></td></tr>'
-        for letter in letters) or f'<tr><td colspan="5" class="muted">{esc(t(lang, "queue.empty"))}</td></tr>'
-    return (f'<section class="card queue" data-category="dead_jobs"><h2>{esc(t(lang, "jobs.title"))}'
-            f'<span class="badge">{len(letters)}</span></h2><table><thead><tr>{heads}</tr></thead>'
-            f'<tbody>{rows}</tbody></table></section>')
-
-
-def _kind(lang: str, kind: str | None) -> str:
-    return t(lang, f"job.{kind}") if kind in JOB_KINDS else str(kind)

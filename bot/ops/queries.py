@@ -40,13 +40,27 @@ class Filters:
 
 
 def _date(value: str | None) -> dt.date | None:
-    """A date as typed: 23.11.2026 (as every SMS writes it) or 2026-11-23; ValueError for anything else."""
+    """A date as typed: 23.11.2026 (as every SMS writes it) or 2026-11-23; ValueError for anything else
+    (a year outside 2000-2100 too: nothing the bot keeps is from then, and the day after 9999-12-31 overflows)."""
     value = (value or "").strip()
     if not value:
         return None
-    if "." in value:
-        return dt.datetime.strptime(value, "%d.%m.%Y").date()
-    return dt.date.fromisoformat(value)
+    if not value.isascii():
+        raise ValueError("a date is ASCII digits")
+    day = dt.datetime.strptime(value, "%d.%m.%Y").date() if "." in value else dt.date.fromisoformat(value)
+    if not 2000 <= day.year <= 2100:
+        raise ValueError("a date between 2000 and 2100")
+    return day
+
+
+def parse_cursor(value: str | None) -> tuple[int, bool]:
+    """The list's cursor (0 when none) and whether it was malformed: ASCII digits only, as `next` gives them."""
+    value = value or ""
+    if not value:
+        return 0, False
+    if not (value.isascii() and value.isdigit() and len(value) <= 12):
+        return 0, True
+    return int(value), False
 
 
 def parse_filters(query: Mapping[str, str]) -> tuple[Filters, list[str]]:

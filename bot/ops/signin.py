@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
-from bot.ops.auth import COOKIE, Operator, clean_name, csrf_ok, operator_of, set_session, token_matches
+from bot.http.common import SETTINGS
+from bot.ops.auth import (
+    COOKIE,
+    OPERATORS,
+    Operator,
+    clean_name,
+    client_address,
+    csrf_ok,
+    operator_of,
+    set_session,
+    token_matches,
+    too_many,
+)
+from bot.ops.sse import end_session_streams
 from bot.ops.texts import language
 from bot.ops.views import login_page
+
+log = logging.getLogger("bot.ops")
 
 
 def _text(value: object) -> str:
@@ -15,27 +32,44 @@ def _text(value: object) -> str:
 
 async def login_form(request: web.Request) -> web.StreamResponse:
     """GET /ops/login: the form (401, like every console page to someone not signed in)."""
-    if operator_of(request) is not None:
+    if isinstance(await operator_of(request), Operator):
         raise web.HTTPSeeOther("/ops")
-    return login_page(request.query.get("lang"))
+    return login_page(request, request.query.get("lang"))
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    """POST /ops/login {token, name, lang}: the operator token signs in; the name goes into the dialog log."""
+    """POST /ops/login {token, name, lang}: the operator token signs in; the name goes into the dialog log.
+
+    Failures are counted per client address and per name; past a few, each further try waits longer (429)."""
     form = await request.post()
     name, lang = clean_name(_text(form.get("name"))), language(_text(form.get("lang")))
-    if not token_matches(request, _text(form.get("token"))) or name is None:
-        return login_page(lang, error=True)
+    state, address = request.app[OPERATORS], client_address(request)
+    if wait := await state.wait_seconds(address, name):
+        log.warning("ops sign-in refused: throttled for %s s (address %s, operator %s)", wait, address, name or "-")
+        return too_many(wait, login_page(request, lang, error="login.throttled"))
+    if not token_matches(request.app[SETTINGS], _text(form.get("token"))):
+        wait = await state.failed(address, name)
+        log.warning("ops sign-in failed: wrong token (address %s, operator %s)", address, name or "-")
+        page = login_page(request, lang, error="login.failed")
+        return too_many(wait, page) if wait else page
+    if name is None:
+        return login_page(request, lang, error="login.failed")
+    await state.succeeded(address, name)
+    session = await state.open(name, lang)
+    log.info("ops sign-in: operator %s", name)
     response = web.HTTPSeeOther("/ops")
-    set_session(request, response, name, lang)
+    set_session(request, response, session.session_id)
     raise response
 
 
 async def logout(request: web.Request, op: Operator) -> web.StreamResponse:
-    """POST /ops/logout."""
+    """POST /ops/logout: the session is deleted on the server (a saved cookie no longer works)."""
     form = await request.post()
     if not csrf_ok(op, _text(form.get("csrf"))):
         raise web.HTTPForbidden()
+    if op.session is not None:
+        await request.app[OPERATORS].close(op.session)
+        end_session_streams(request.app, op.session)
     response = web.HTTPSeeOther("/ops/login")
     response.del_cookie(COOKIE, path="/ops")
     raise response
@@ -49,6 +83,6 @@ async def switch_language(request: web.Request, op: Operator) -> web.StreamRespo
     back = _text(form.get("back"))
     if not back.startswith("/ops") or back.startswith("//"):
         back = "/ops"
-    response = web.HTTPSeeOther(back)
-    set_session(request, response, op.name, _text(form.get("lang")), op.csrf)
-    raise response
+    if op.session is not None:
+        await request.app[OPERATORS].set_language(op.session, language(_text(form.get("lang"))))
+    raise web.HTTPSeeOther(back)

@@ -17,10 +17,12 @@ OPERATOR_ACTIONS = ("resend", "close", "resolve", "note", "reveal")
 
 _STATIC = (
     "app.title", "nav.dialogs", "nav.queue", "nav.signout", "nav.language", "lang.kk", "lang.ru", "login.title",
-    "login.token", "login.name", "login.submit", "login.failed", "login.hint", "counters.today", "counters.new",
+    "login.token", "login.name", "login.submit", "login.failed", "login.throttled", "login.hint", "counters.today",
+    "counters.new",
     "counters.consents", "counters.overdue", "counters.attention", "counters.by_status", "filter.search",
     "filter.service", "filter.status", "filter.any", "filter.flagged", "filter.overdue", "filter.from",
     "filter.to", "filter.date_hint", "filter.apply", "filter.reset", "filter.bad_search", "filter.bad_date",
+    "filter.bad_cursor",
     "list.created",
     "list.phone", "list.service", "list.status", "list.flags", "list.application_date", "list.decision_due",
     "list.last", "list.empty", "list.first", "list.older", "live.on", "live.off", "dialog.title", "dialog.back",
@@ -32,7 +34,8 @@ _STATIC = (
     "dialog.no_log", "dialog.no_messages", "dialog.not_found", "dialog.citizen", "dialog.bot", "actions.title",
     "action.resend", "action.resend_done", "action.resend_none", "action.close", "action.resolve",
     "action.close_reason", "action.close_done", "action.resolve_done", "action.note", "action.note_text",
-    "action.note_done", "action.reveal", "action.revealed", "action.required", "action.csrf", "reveal.msisdn",
+    "action.note_done", "action.reveal", "action.revealed", "action.required", "action.csrf",
+    "action.reveal_limited", "action.unnamed", "reveal.msisdn",
     "reveal.recipient_iin", "reveal.subject_iins", "reveal.iban", "queue.title", "queue.empty",
     "jobs.title", "jobs.kind", "jobs.accepted", "jobs.deliveries", "jobs.error", "jobs.action", "jobs.replay",
     "jobs.replayed", "jobs.replay_gone", "jobs.replay_failed",

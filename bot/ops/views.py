@@ -1,14 +1,19 @@
-"""HTML for the console: the page frame, the 401 sign-in page and the small pieces every page shares."""
+"""HTML for the console: Jinja2 templates (bot/ops/templates/) through aiohttp-jinja2, autoescaped.
+
+Every value a template prints is escaped unless it is marked safe; only the console's own CSS and script are.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import secrets
 from pathlib import Path
-from string import Template
+from typing import Any
 
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from bot.clock import ALMATY
 from bot.i18n import LANGUAGES
@@ -17,91 +22,10 @@ from bot.ops.texts import label, language, t
 from dialogs.model import from_iso
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-LAYOUT = Template((TEMPLATES / "layout.html").read_text(encoding="utf-8"))
-LOGIN = Template((TEMPLATES / "login.html").read_text(encoding="utf-8"))
-CSS = (TEMPLATES / "console.css").read_text(encoding="utf-8")
-JS = (TEMPLATES / "console.js").read_text(encoding="utf-8")
+CSS = Markup((TEMPLATES / "console.css").read_text(encoding="utf-8"))
+JS = Markup((TEMPLATES / "console.js").read_text(encoding="utf-8"))
 PILL = {"queued": "wait", "awaiting_language": "wait", "awaiting_consent": "wait", "awaiting_bank_account": "wait",
         "submitted": "work", "assigned": "good", "refused": "bad", "undeliverable": "bad"}
-
-
-def esc(value: object) -> str:
-    """Text made safe for HTML (attributes included)."""
-    return html.escape(str(value), quote=True)
-
-
-def headers(nonce: str = "") -> dict[str, str]:
-    """Every console answer: never cached, never framed; scripts and styles only the page's own (by nonce)."""
-    policy = (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; "
-              "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-    return {"Cache-Control": "no-store", "Content-Security-Policy": policy, "X-Frame-Options": "DENY",
-            "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
-
-
-def page(op: Operator | None, title: str, body: str, *, active: str = "", events: str = "", status: int = 200,
-         queue_size: int = 0, back: str = "/ops") -> web.Response:
-    """A whole console page."""
-    lang = op.lang if op else "ru"
-    nonce = secrets.token_urlsafe(16)
-    text = LAYOUT.substitute(
-        lang=lang, title=esc(title), nonce=nonce, css=CSS, js=JS if events else "", events=esc(events),
-        app_title=esc(t(lang, "app.title")), nav=_nav(op, active, queue_size) if op else "",
-        who=_who(op, back) if op else "", body=body)
-    return web.Response(text=text, content_type="text/html", status=status, headers=headers(nonce))
-
-
-def fragment(body: str) -> web.Response:
-    """The live part of a page, for the script that refreshes it."""
-    return web.Response(text=body, content_type="text/html", headers=headers())
-
-
-def _nav(op: Operator, active: str, queue_size: int) -> str:
-    badge = f'<span class="badge" data-testid="queue-size">{queue_size}</span>' if queue_size else ""
-    links = [("dialogs", "/ops", t(op.lang, "nav.dialogs"), ""),
-             ("queue", "/ops/queue", t(op.lang, "nav.queue"), badge)]
-    return "".join(f'<a href="{href}" class="{"on" if key == active else ""}">{esc(text)}{extra}</a>'
-                   for key, href, text, extra in links)
-
-
-def _who(op: Operator, back: str) -> str:
-    csrf = esc(op.csrf or "")
-    buttons = "".join(
-        f'<button type="submit" name="lang" value="{code}" class="{"on" if code == op.lang else ""}" '
-        f'title="{esc(t(op.lang, "nav.language"))}">{esc(t(op.lang, "lang." + code))}</button>' for code in LANGUAGES)
-    return (f'<form method="post" action="/ops/lang"><input type="hidden" name="csrf" value="{csrf}">'
-            f'<input type="hidden" name="back" value="{esc(back)}">{buttons}</form>'
-            f'<span data-testid="operator">{esc(op.name)}</span>'
-            f'<form method="post" action="/ops/logout"><input type="hidden" name="csrf" value="{csrf}">'
-            f'<button type="submit">{esc(t(op.lang, "nav.signout"))}</button></form>')
-
-
-def login_page(lang: str | None = None, error: bool = False) -> web.Response:
-    """The sign-in form, answered with 401 to anyone not signed in."""
-    lang = language(lang)
-    options = "".join(f'<option value="{code}"{" selected" if code == lang else ""}>{esc(t(lang, "lang." + code))}'
-                      "</option>" for code in LANGUAGES)
-    body = LOGIN.substitute(
-        title=esc(t(lang, "login.title")), token_label=esc(t(lang, "login.token")),
-        name_label=esc(t(lang, "login.name")), lang_label=esc(t(lang, "nav.language")), languages=options,
-        submit=esc(t(lang, "login.submit")), hint=esc(t(lang, "login.hint")),
-        error=f'<p class="notice bad">{esc(t(lang, "login.failed"))}</p>' if error else "")
-    return page(None, t(lang, "login.title"), body, status=401)
-
-
-def live_badge(lang: str) -> str:
-    """The dot that shows whether live updates are flowing."""
-    return (f'<span class="live"><span id="live-dot" class="dot"></span><span id="live-text" '
-            f'data-on="{esc(t(lang, "live.on"))}" data-off="{esc(t(lang, "live.off"))}">'
-            f'{esc(t(lang, "live.off"))}</span></span>')
-
-
-def status_pill(lang: str, status: str) -> str:
-    return (f'<span class="pill {PILL.get(status, "")}" data-status="{esc(status)}">'
-            f'{esc(label(lang, "status", status))}</span>')
-
-
-def flag_list(lang: str, flags: list[str]) -> str:
-    return "".join(f'<span class="flag">{esc(label(lang, "flag", f))}</span>' for f in flags)
 
 
 def local_time(at: str | None, *, year: bool = False) -> str:
@@ -114,3 +38,50 @@ def local_time(at: str | None, *, year: bool = False) -> str:
 def local_date(day: str | None) -> str:
     """A calendar date as the SMS texts write it: "23.11.2026"."""
     return dt.date.fromisoformat(day).strftime("%d.%m.%Y") if day else "—"
+
+
+def setup_templates(app: web.Application) -> None:
+    """The console's template environment: autoescaping on, the texts' helpers global."""
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                               trim_blocks=True, lstrip_blocks=True,
+                               default_helpers=False)
+    env.globals.update(t=t, label=label, local_time=local_time, local_date=local_date, PILL=PILL,
+                       LANGUAGES=LANGUAGES, CSS=CSS, JS=JS)
+
+
+def headers(nonce: str = "") -> dict[str, str]:
+    """Every console answer: never cached, never framed; scripts and styles only the page's own (by nonce)."""
+    policy = (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; "
+              "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    return {"Cache-Control": "no-store", "Content-Security-Policy": policy, "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+
+
+def page(request: web.Request, op: Operator | None, template: str, *, title: str, status: int = 200,
+         active: str = "", events: str = "", queue_size: int = 0, back: str = "/ops", **context: Any) -> web.Response:
+    """A whole console page: `template` extends layout.html."""
+    nonce = secrets.token_urlsafe(16)
+    lang = op.lang if op else language(context.pop("lang", None))
+    text = aiohttp_jinja2.render_string(template, request, {
+        "op": op, "lang": lang, "title": title, "nonce": nonce, "active": active, "events": events,
+        "queue_size": queue_size, "back": back, **context})
+    return web.Response(text=text, content_type="text/html", status=status, headers=headers(nonce))
+
+
+def fragment(request: web.Request, template: str, **context: Any) -> web.Response:
+    """The live part of a page, for the script that refreshes it."""
+    text = aiohttp_jinja2.render_string(template, request, context)
+    return web.Response(text=text, content_type="text/html", headers=headers())
+
+
+def notice_page(request: web.Request, op: Operator, text_id: str, *, status: int,
+                heading: bool = False) -> web.Response:
+    """A page that says one thing: a 404, a 403 for a missing CSRF token."""
+    return page(request, op, "notice.html", title=t(op.lang, text_id), status=status, text_id=text_id,
+                heading=heading)
+
+
+def login_page(request: web.Request, lang: str | None = None, error: str = "") -> web.Response:
+    """The sign-in form, answered with 401 to anyone not signed in (`error`: the text id of a notice)."""
+    lang = language(lang)
+    return page(request, None, "login.html", title=t(lang, "login.title"), status=401, lang=lang, error=error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import Money
+from bot.i18n import Money, Ref
 from dialogs.spec import ServiceSpec
 
 
@@ -19,9 +19,26 @@ def _assigned(benefits: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _assigned_variant(params: dict[str, Any]) -> str:
+    """Leave out what was not assigned: "child care — 0 ₸ a month" is not news."""
+    if not params["monthly"].amount:
+        return "decision.assigned.birth.one_off"
+    if not params["one_off"].amount:
+        return "decision.assigned.birth.monthly"
+    return "decision.assigned.birth"
+
+
+def _consent_params(children: list[str]) -> dict[str, Any]:
+    """Twins are addressed as children: "рождение Ваших детей", "балаларыңыздың тууы"."""
+    return {"child": Ref("birth.children" if len(children) > 1 else "birth.child")}
+
+
 SPEC = ServiceSpec(
     name="birth",
     consent_message="consent.ask.birth",
     assigned_message="decision.assigned.birth",
     assigned_params=_assigned,
+    benefit="benefit.birth",
+    assigned_variant=_assigned_variant,
+    consent_params=_consent_params,
 )

@@ -15,7 +15,7 @@ from bot.domain.iban import bank_name
 from bot.domain.masking import mask_iban
 from bot.domain.quiet_hours import quiet_until, start_of_local_day
 from bot.domain.workdays import add_working_days
-from bot.i18n import format_datetime_local
+from bot.i18n import Ref, format_datetime_local
 from bot.settings import Settings
 from dialogs.consent import ASKING
 from dialogs.delivery import Redelivery, root_of, worth_resending
@@ -31,6 +31,11 @@ CLAIMED_STATES = frozenset({"applied", "assigned", "paid"})
 # Transcript statuses of an SMS that did not (and will not) reach the phone.
 NOT_RECEIVED = frozenset({"withdrawn", "failed", "undeliverable"})
 Render = Callable[..., str]
+# What to reply, said after the answer to "who is this?", for the question the dialog waits on.
+QUESTION_REPLIES = {
+    "awaiting_language": "question.reply.language", "awaiting_consent": "question.reply.consent",
+    "confirming_bank_account": "question.reply.confirm_account", "awaiting_bank_account": "question.reply.iban",
+}
 
 
 @dataclass
@@ -215,8 +220,9 @@ class Conversation:
         self._say_consent_question()
 
     def _say_consent_question(self) -> None:
+        extra = self.spec.consent_params(self.dialog.subject_iins) if self.spec.consent_params else {}
         self.say(self.spec.consent_message, event_date=dt.date.fromisoformat(self.dialog.event_date),
-                 hours=str(self.ctx.settings.answer_window_hours))
+                 hours=str(self.ctx.settings.answer_window_hours), **extra)
 
     def repeat_question(self, event: EventData | None = None) -> None:
         """Say again what the dialog is waiting for (after a language switch, a reminder or an operator)."""
@@ -244,6 +250,14 @@ class Conversation:
             self.say("bank.confirm_reprompt", bank=bank_name(account), iban=mask_iban(account))
         else:
             self.say("bank.ask_other")
+
+    def answer_question(self, event: EventData) -> None:
+        """"Who is this?", "is this a scam?": who we are, that we never ask for codes, and what to reply.
+
+        Not counted as an unclear reply: a citizen who checks who is writing before answering is doing
+        right, and is not brought nearer to an operator for it.
+        """
+        self.say("question.who", reply=Ref(QUESTION_REPLIES[self.dialog.state]))
 
     def send_reminder(self, event: EventData) -> None:
         if self.dialog.state == "awaiting_language":
@@ -362,13 +376,13 @@ class Conversation:
 
     def notify_assigned(self, event: EventData) -> None:
         params = self.spec.assigned_params((self.dialog.decision or {}).get("benefits") or [])
-        self.say(self.spec.assigned_message, application_id=self._application_id(), **params)
+        message = self.spec.assigned_variant(params) if self.spec.assigned_variant else self.spec.assigned_message
+        self.say(message, application_id=self._application_id(), **params)
 
     def notify_refused(self, event: EventData) -> None:
         reason_code = (self.dialog.decision or {}).get("reason") or "not_eligible"
-        lang = self.dialog.language or "kk"
-        reason = self.ctx.render(f"refusal.{reason_code}", lang)
-        self.say("decision.refused", application_id=self._application_id(), reason=reason)
+        self.say("decision.refused", application_id=self._application_id(), reason=Ref(f"refusal.{reason_code}"),
+                 benefit=Ref(self.spec.benefit))
 
     def record_extension(self, event: EventData) -> None:
         callback = event.kwargs["decision"]

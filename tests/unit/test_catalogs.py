@@ -209,16 +209,18 @@ def test_render_of_an_untranslated_message_raises(tmp_path: Path) -> None:
 
 def test_render_needs_every_placeholder_and_a_known_language(translator: Translator) -> None:
     with pytest.raises(KeyError, match="hours"):
-        translator.render("consent.ask.birth", "ru", event_date=dt.date(2026, 11, 20))
+        translator.render("consent.ask.birth", "ru", event_date=dt.date(2026, 11, 20), child=Ref("birth.child"))
     with pytest.raises(ValueError):
         translator.render("declined.ack", "en")
 
 
 def test_render_formats_typed_values(translator: Translator) -> None:
     text = translator.render(
-        "decision.refused", "ru", application_id="PB-2026-0000001", reason=Ref("refusal.not_eligible")
+        "decision.refused", "ru", application_id="PB-2026-0000001", reason=Ref("refusal.not_eligible"),
+        benefit=Ref("benefit.birth"),
     )
     assert "PB-2026-0000001" in text and translator.render("refusal.not_eligible", "ru") in text
+    assert translator.render("benefit.birth", "ru") in text
     text = translator.render(
         "decision.assigned.birth",
         "kk",

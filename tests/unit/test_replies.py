@@ -20,7 +20,7 @@ class Case(NamedTuple):
 
 
 ONE, TWO, YES, NO, STOP = Word.ONE, Word.TWO, Word.YES, Word.NO, Word.STOP
-KK, RU, UNCLEAR = Word.LANG_KK, Word.LANG_RU, Word.UNCLEAR
+KK, RU, UNCLEAR, QUESTION = Word.LANG_KK, Word.LANG_RU, Word.UNCLEAR, Word.QUESTION
 
 YES_ALONE = [
     "да", "согласен", "согласна", "согласны", "иә", "ия", "иа", "йә", "иэ", "келісемін", "келісімін",
@@ -96,11 +96,11 @@ CASES = [
     Case("borderline: хорошо", "хорошо", UNCLEAR),
     Case("borderline: жарайды", "жарайды", UNCLEAR),
     Case("borderline: typo дв", "дв", UNCLEAR),
-    Case("borderline: typo lf (да on a Latin keyboard)", "lf", UNCLEAR),
+    Case("layout: lf is да typed on a Latin keyboard", "lf", YES),
     Case("borderline: single д", "д", UNCLEAR),
     Case("borderline: plus sign", "+", UNCLEAR),
     Case("borderline: thumbs up only", "👍", UNCLEAR),
-    Case("borderline: конечно alone", "конечно", UNCLEAR),
+    Case("of course: конечно alone", "конечно", YES),
     # NO
     *(Case(f"no: {w}", w, NO) for w in NO_ALONE),
     Case("no: with thanks", "нет, спасибо", NO),
@@ -123,8 +123,8 @@ CASES = [
     Case("conflict: bare не (kk 'what')", "не", UNCLEAR),
     # not an answer
     Case("unclear: don't know", "не знаю", UNCLEAR),
-    Case("unclear: what is this", "что это?", UNCLEAR),
-    Case("unclear: who is this", "кто это", UNCLEAR),
+    Case("question: what is this", "что это?", QUESTION),
+    Case("question: who is this", "кто это", QUESTION),
     Case("unclear: question mark", "?", UNCLEAR),
     Case("unclear: empty", "", UNCLEAR),
     Case("unclear: only spaces and dots", "  ... ", UNCLEAR),
@@ -138,7 +138,7 @@ CASES = [
     Case("long: yes inside a story", "да я согласна но скажите сколько денег и когда придут", UNCLEAR),
     Case("long: nine yes-words", "да " * 9, UNCLEAR),
     Case("long: one inside a story", "1 да да да да да да да да", UNCLEAR),
-    Case("long: explicit refusal", f"я отказываюсь {STORY}", NO),
+    Case("long: an explicit refusal in a long message is not a refusal", f"я отказываюсь {STORY}", UNCLEAR),
     Case("long: refusal with 2", f"2 отказываюсь {STORY}", UNCLEAR),
     Case("long: bare нет is not enough", "нет у меня карты в банке подскажите что делать дальше", UNCLEAR),
     Case("long: refusal with negation", "не отказываюсь от пособия просто хочу уточнить одну вещь", UNCLEAR),
@@ -207,7 +207,9 @@ near_miss_text = st.lists(
 
 
 def _no_consent_tokens(text: str) -> bool:
-    return not set(normalise(text).split()) & CONSENT_WORDS
+    # As typed, and as typed on a Russian keyboard left in the Latin layout ("lf" is "да").
+    readings = (text, *replies.from_latin_layout(text))
+    return not {token for reading in readings for token in normalise(reading).split()} & CONSENT_WORDS
 
 
 @settings(max_examples=500, deadline=None)

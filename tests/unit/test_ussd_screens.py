@@ -28,7 +28,8 @@ SAID_ON_USSD = [
     "language.ask", "language.reprompt", "consent.ask.birth", "consent.ask.disabled_child",
     "consent.ask.group1_since_childhood", "consent.reprompt", "bank.confirm", "bank.ask", "bank.ask_other",
     "bank.confirm_reprompt", "bank.error.characters", "bank.error.not_kz", "bank.error.length",
-    "bank.error.checksum", "bank.error.unknown_bank", "bank.too_many_errors", "application.submitted",
+    "bank.error.checksum", "bank.error.unknown_bank", "bank.error.card", "bank.too_many_errors",
+    "application.submitted", "question.who",
     "declined.ack", "optout.ack", "expired.notice", "offer.lapsed", "nodialog.info",
 ]  # fmt: skip
 MENUS = [

@@ -225,7 +225,7 @@ def _signed_number(text: str) -> bool:
     plain digit at all ("¹", "½", "①"): such a number is never the option it contains."""
     if any(unicodedata.category(ch) == "No" for ch in unicodedata.normalize("NFC", text)):
         return True
-    folded = unicodedata.normalize("NFKC", text)
+    folded = unicodedata.normalize("NFC", text)  # not NFKC: it spells "№" as "No"
     for i, ch in enumerate(folded):
         if not ch.isdigit() or (i and folded[i - 1].isdigit()):
             continue
@@ -235,11 +235,10 @@ def _signed_number(text: str) -> bool:
         if j < 0:
             continue
         before = folded[j]
-        if j == i - 1:  # glued: any punctuation or sign, not a letter, an emoji or a keycap
-            if unicodedata.category(before)[0] in "PS" and unicodedata.category(before) != "So":
-                return True
-        elif before in _SIGNS and (j == 0 or folded[j - 1].isspace()):
-            return True  # a lone sign before the number: "- 1"
+        category = unicodedata.category(before)
+        mark = before in _SIGNS or (category[0] in "PS" and category != "So")  # not a letter, emoji or keycap
+        if mark and (j == i - 1 or j == 0 or folded[j - 1].isspace()):
+            return True  # glued to the number ("-1", "№2"), or standing alone before it ("- 1", "( 1")
     return False
 
 

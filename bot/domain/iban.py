@@ -45,7 +45,7 @@ _ASCII_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
 _KZ_FIRST = frozenset("KkКкҚқ")
 _KZ_SECOND = frozenset("ZzЗз")
 # Characters an IBAN is typed with (before normalisation), for finding one inside a sentence.
-_IBAN_CHARS = _ASCII_ALNUM | frozenset(_CYRILLIC_LOOKALIKES) | _KZ_FIRST | _KZ_SECOND | _SEPARATORS
+_IBAN_CHARS = _ASCII_ALNUM | frozenset(map(chr, _CYRILLIC_LOOKALIKES)) | _KZ_FIRST | _KZ_SECOND | _SEPARATORS
 _MOD97 = ISO7064_mod97_10()
 
 
@@ -125,15 +125,14 @@ def find_iban(text: str) -> str | None:
         if not looks_like_iban_start(word):
             continue
         found = [word]
-        length = len(_compact(word))
         for nxt in words[i + 1 :]:
-            # Groups of the IBAN carry a digit; the bank's name after it ("Kaspi", "Халык") does not.
-            if length >= KZ_IBAN_LENGTH or not nxt or not set(nxt) <= _IBAN_CHARS or not any(
+            # Groups of the IBAN carry a digit; the bank's name after it ("Kaspi", "Халык") does not. A digit
+            # group after 20 characters is kept: which 20 were meant is then for the citizen to say.
+            if not nxt or not set(nxt) <= _IBAN_CHARS or not any(
                 c.isdigit() for c in nxt
             ):
                 break
             found.append(nxt)
-            length += len(_compact(nxt))
         return " ".join(found)
     return text if looks_like_iban(text) else None
 

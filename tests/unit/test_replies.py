@@ -242,3 +242,40 @@ def test_negation_never_leaves_consent(reply: str, negation: str, at: int, sep: 
     words = reply.split()
     words.insert(at % (len(words) + 1), negation)
     assert read_reply(sep.join(words)) not in (YES, ONE)
+
+
+SIGNS = ["-", "−", "–", "—", "+", "±", "~", "№", "#", "=", "*", "/", "<", ">", "(", ".", ",", "^", "%"]
+ANSWER_WORDS = ["", " да", " иә", " нет", " жоқ", " yes", " келісемін", " отказываюсь"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(SIGNS), st.sampled_from(["", " ", "  "]), st.sampled_from(["1", "2", "１", "２"]),
+       st.sampled_from(ANSWER_WORDS), st.booleans())
+def test_a_sign_before_a_digit_is_never_an_answer(sign: str, space: str, digit: str, word: str, first: bool) -> None:
+    """"-1", "+ 2", "№1 да": a signed number is not the option digit, and carries no yes or no with it."""
+    text = f"{sign}{space}{digit}{word}" if first else f"{word.strip()} {sign}{digit}".strip()
+    assert read_reply(text) not in (ONE, TWO, YES, NO), text
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(min_value=-10**12, max_value=10**12).filter(lambda n: n not in (1, 2)),
+       st.sampled_from(["{}", "{}.", " {} ", "{}!"]))
+def test_no_number_but_the_plain_option_digit_is_an_option(number: int, shape: str) -> None:
+    assert read_reply(shape.format(number)) not in (ONE, TWO)
+
+
+REFUSING = ["отказываюсь", "не согласна", "нет", "жоқ", "келіспеймін", "бас тартамын", "не надо", "2", "отказ",
+            "no", "керек емес"]
+OTHER_WORDS = ["от", "звонков", "но", "пособие", "оформите", "смс", "муж", "карта", "банк", "завтра", "ақша",
+               "бала", "телефон", "рассылки", "потом", "сумма", "қоңырау", "маған", "позвоните", "жазбаңыз"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(REFUSING), st.lists(st.sampled_from(OTHER_WORDS), min_size=1, max_size=14),
+       st.integers(0, 14), st.sampled_from([" ", ", ", " - "]))
+def test_a_refusal_inside_a_longer_message_never_declines(refusal: str, others: list[str], at: int,
+                                                          sep: str) -> None:
+    """A false refusal ends the offer: only a short reply that is nothing but a refusal declines."""
+    words = list(others)
+    words.insert(at % (len(words) + 1), refusal)
+    assert read_reply(sep.join(words)) not in (NO, TWO)

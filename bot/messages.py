@@ -58,10 +58,9 @@ EXTENSION_REASONS = (
     "extension.more_documents",
     "extension.inter_agency_check",
 )
-# Ids of the phrases that fill {benefit} (what was refused), {child} (one child or twins) and {reply}
-# (what to reply, after the answer to "who is this?").
+# Ids of the phrases that fill {benefit} (what was refused) and {reply} (what to reply, after the answer to
+# "who is this?").
 BENEFITS = ("benefit.birth", "benefit.disabled_child", "benefit.group1_since_childhood")
-BIRTH_CHILDREN = ("birth.child", "birth.children")
 QUESTION_REPLIES = (
     "question.reply.language", "question.reply.consent", "question.reply.confirm_account", "question.reply.iban",
 )
@@ -80,14 +79,10 @@ SMS_MESSAGES: dict[str, Message] = {
     N_("language.ask"): Message((), {}, bilingual=True),
     # TRANSLATORS: Same text in both catalogs: answer with a digit, 1 Kazakh, 2 Russian.
     N_("language.reprompt"): Message((), {}, bilingual=True),
-    # TRANSLATORS: Birth of {child} registered; birth + child-care benefits due; agree? 1/2; {hours} h; 1414; no codes.
-    N_("consent.ask.birth"): _message(
-        event_date=_DATE, hours=_HOURS, child=Longest(tuple(Ref(c) for c in BIRTH_CHILDREN))
-    ),
-    # TRANSLATORS: {child} in consent.ask.birth: "of your child" (one child), in the case the sentence needs.
-    N_("birth.child"): _message(),
-    # TRANSLATORS: {child} in consent.ask.birth: "of your children" (twins, triplets).
-    N_("birth.children"): _message(),
+    # TRANSLATORS: Birth registered; birth + child-care benefits due; agree? 1/2; {hours} h; 1414; no codes.
+    N_("consent.ask.birth"): _message(event_date=_DATE, hours=_HOURS),
+    # TRANSLATORS: As consent.ask.birth, for twins or more: the birth of your children.
+    N_("consent.ask.birth.twins"): _message(event_date=_DATE, hours=_HOURS),
     # TRANSLATORS: Child's disability established; benefit to the parent or guardian; agree? as above.
     N_("consent.ask.disabled_child"): _message(event_date=_DATE, hours=_HOURS),
     # TRANSLATORS: Group I disability since childhood established; care benefit; agree? as above.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import Money, Ref
+from bot.i18n import Money
 from dialogs.spec import ServiceSpec
 
 
@@ -28,9 +28,9 @@ def _assigned_variant(params: dict[str, Any]) -> str:
     return "decision.assigned.birth"
 
 
-def _consent_params(children: list[str]) -> dict[str, Any]:
+def _consent_variant(children: list[str]) -> str:
     """Twins are addressed as children: "рождение Ваших детей", "балаларыңыздың тууы"."""
-    return {"child": Ref("birth.children" if len(children) > 1 else "birth.child")}
+    return "consent.ask.birth.twins" if len(children) > 1 else "consent.ask.birth"
 
 
 SPEC = ServiceSpec(
@@ -40,5 +40,5 @@ SPEC = ServiceSpec(
     assigned_params=_assigned,
     benefit="benefit.birth",
     assigned_variant=_assigned_variant,
-    consent_params=_consent_params,
+    consent_variant=_consent_variant,
 )

@@ -14,7 +14,7 @@ from bot.clock import almaty_date
 from bot.domain.iban import bank_name
 from bot.domain.masking import mask_iban
 from bot.domain.quiet_hours import quiet_until, start_of_local_day
-from bot.domain.workdays import add_working_days
+from bot.domain.workdays import decision_due
 from bot.i18n import Ref, format_datetime_local
 from bot.settings import Settings
 from dialogs.consent import ASKING
@@ -220,9 +220,10 @@ class Conversation:
         self._say_consent_question()
 
     def _say_consent_question(self) -> None:
-        extra = self.spec.consent_params(self.dialog.subject_iins) if self.spec.consent_params else {}
-        self.say(self.spec.consent_message, event_date=dt.date.fromisoformat(self.dialog.event_date),
-                 hours=str(self.ctx.settings.answer_window_hours), **extra)
+        variant = self.spec.consent_variant
+        message = variant(self.dialog.subject_iins) if variant else self.spec.consent_message
+        self.say(message, event_date=dt.date.fromisoformat(self.dialog.event_date),
+                 hours=str(self.ctx.settings.answer_window_hours))
 
     def repeat_question(self, event: EventData | None = None) -> None:
         """Say again what the dialog is waiting for (after a language switch, a reminder or an operator)."""
@@ -350,7 +351,11 @@ class Conversation:
         return self.dialog.application is None
 
     def record_application(self, event: EventData) -> None:
-        due = add_working_days(self._application_date(), self.ctx.settings.decision_working_days)
+        # From the day the application is registered: the consent's day, or the next working day when consent
+        # came after working hours or on a day off. The application date itself stays the consent's date.
+        assert self.dialog.consent is not None
+        s = self.ctx.settings
+        due = decision_due(from_iso(self.dialog.consent["given_at"]), s.decision_working_days, s.working_day_end)
         self.dialog.application = {
             "id": event.kwargs["application_id"], "submitted_at": iso(self.ctx.now),
             "decision_due": due.isoformat(), "extended": None,

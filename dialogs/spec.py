@@ -24,8 +24,8 @@ class ServiceSpec:
     benefit: str = ""
     # The assigned SMS for these placeholders when it differs (a birth with only the one-off benefit).
     assigned_variant: Callable[[dict[str, Any]], str] | None = None
-    # Placeholders of the consent request beyond its date and hours, from the subjects' IINs (twins).
-    consent_params: Callable[[list[str]], dict[str, Any]] | None = None
+    # The consent request for these subjects' IINs when it differs (twins are addressed as children).
+    consent_variant: Callable[[list[str]], str] | None = None
     states: list[dict[str, Any]] = field(default_factory=list)
     transitions: list[dict[str, Any]] = field(default_factory=list)
 

@@ -21,7 +21,9 @@ USSD_MESSAGES: dict[str, Message] = {
     # TRANSLATORS: USSD, same text in both catalogs: type a digit; menu 1 Kazakh, 2 Russian.
     N_("ussd.language.reprompt"): Message((), {}, bilingual=True),
     # TRANSLATORS: USSD: birth registered on {event_date}; shall we apply for the benefits? menu 1 yes, 2 no.
-    N_("ussd.consent.ask.birth"): _like("consent.ask.birth", "event_date", "child"),
+    N_("ussd.consent.ask.birth"): _like("consent.ask.birth", "event_date"),
+    # TRANSLATORS: USSD: as ussd.consent.ask.birth, for twins or more (your children).
+    N_("ussd.consent.ask.birth.twins"): _like("consent.ask.birth.twins", "event_date"),
     # TRANSLATORS: USSD: child's disability established on {event_date}; apply for the benefit? 1 yes, 2 no.
     N_("ussd.consent.ask.disabled_child"): _like("consent.ask.disabled_child", "event_date"),
     # TRANSLATORS: USSD: care benefit, group I since childhood ({event_date}); apply? 1 yes, 2 no.

@@ -597,7 +597,8 @@ async def test_scripted_refusal_gives_the_reason_and_both_help_lines(running: Ru
     assert dialog["decision"]["outcome"] == "refused" and dialog["decision"]["reason"] == case.reason
     sms = (await texts(client, PHONE))[-1]
     assert sms == render("decision.refused", case.language, application_id=dialog["application"]["id"],
-                         reason=render(f"refusal.{case.reason}", case.language))
+                         reason=render(f"refusal.{case.reason}", case.language),
+                         benefit=render("benefit.birth", case.language))  # what was refused
     assert render(f"refusal.{case.reason}", case.language) in sms
     for line in HELP_LINES:
         assert line in sms
@@ -856,6 +857,8 @@ async def test_twins_for_a_mother_of_three_one_dialog_one_application_4th_and_5t
     status, answer, event = await birth(client, msisdn=PHONE, parent_iin="871125494512", language="kk",
                                         children=2)
     assert status == 202 and answer["status"] == "awaiting_consent"
+    # Twins are addressed as children.
+    assert await texts(client, PHONE) == [render("consent.ask.birth.twins", "kk", event_date=day(0), hours="72")]
     twins = [c["iin"] for c in event["children"]]
     await say(client, "1")
     await say(client, "1")

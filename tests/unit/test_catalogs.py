@@ -209,7 +209,7 @@ def test_render_of_an_untranslated_message_raises(tmp_path: Path) -> None:
 
 def test_render_needs_every_placeholder_and_a_known_language(translator: Translator) -> None:
     with pytest.raises(KeyError, match="hours"):
-        translator.render("consent.ask.birth", "ru", event_date=dt.date(2026, 11, 20), child=Ref("birth.child"))
+        translator.render("consent.ask.birth", "ru", event_date=dt.date(2026, 11, 20))
     with pytest.raises(ValueError):
         translator.render("declined.ack", "en")
 

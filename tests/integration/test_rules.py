@@ -305,8 +305,10 @@ async def test_reply_at_23_is_answered_at_once_and_a_night_decision_waits_for_09
     await say(client, "1")
     dialog = await client.dialog(answer["dialog_id"])
     application = dialog["application"]
+    # Consent at 23:00 is after working hours: registered on Tuesday, 7 working days after it (the
+    # application date stays Monday's).
     submitted = render("application.submitted", "kk", application_id=application["id"],
-                       application_date=day(0), decision_due=dt.date(2026, 12, 2))
+                       application_date=day(0), decision_due=dt.date(2026, 12, 3))
     assert (await texts(client, PHONE))[-1] == submitted
 
     await move_to(client, local(day(1), 8, 59, 59))  # the backend decided at 00:01

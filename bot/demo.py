@@ -154,7 +154,7 @@ SCENES = [
     Scene("Birth, in Kazakh: consent, account on record confirmed, benefits assigned", "+77015551001", birth_kk),
     Scene("Disabled child, in Russian: another account typed in lower case with spaces (one typo first), "
           "assigned", "+77025551002", disabled_child_ru),
-    Scene("Birth, in Russian: an unclear reply, then a refusal", "+77055551003", refusal),
+    Scene("Birth, in Russian: \"what is this?\" answered, then a refusal", "+77055551003", refusal),
     Scene("Birth: the mother applied on egov.kz meanwhile; the backend refuses the duplicate",
           "+77075551004", backend_duplicate),
     Scene("Birth, language unknown: silence, a reminder, expiry, a late reply", "+77475551005", silence),

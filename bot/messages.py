@@ -60,6 +60,12 @@ EXTENSION_REASONS = (
     "extension.inter_agency_check",
     "extension.other",
 )
+# Ids of the phrases that fill {benefit} (what was refused) and {reply} (what to reply, after the answer to
+# "who is this?").
+BENEFITS = ("benefit.birth", "benefit.disabled_child", "benefit.group1_since_childhood")
+QUESTION_REPLIES = (
+    "question.reply.language", "question.reply.consent", "question.reply.confirm_account", "question.reply.iban",
+)
 
 # Worst cases. Dates: every month, so a switch to month names would be measured too.
 _DATE = Longest(tuple(dt.date(2026, month, 28) for month in range(1, 13)))
@@ -77,12 +83,24 @@ SMS_MESSAGES: dict[str, Message] = {
     N_("language.reprompt"): Message((), {}, bilingual=True),
     # TRANSLATORS: Birth registered; birth + child-care benefits due; agree? 1/2; {hours} h; 1414; no codes.
     N_("consent.ask.birth"): _message(event_date=_DATE, hours=_HOURS),
+    # TRANSLATORS: As consent.ask.birth, for twins or more: the birth of your children.
+    N_("consent.ask.birth.twins"): _message(event_date=_DATE, hours=_HOURS),
     # TRANSLATORS: Child's disability established; benefit to the parent or guardian; agree? as above.
     N_("consent.ask.disabled_child"): _message(event_date=_DATE, hours=_HOURS),
     # TRANSLATORS: Group I disability since childhood established; care benefit; agree? as above.
     N_("consent.ask.group1_since_childhood"): _message(event_date=_DATE, hours=_HOURS),
     # TRANSLATORS: The reply was not understood: 1 to agree, 2 to refuse; help 1414.
     N_("consent.reprompt"): _message(),
+    # TRANSLATORS: "Who is this?", "a scam?": official 1414 service, free; never asks for codes or cards; {reply}.
+    N_("question.who"): _message(reply=Longest(tuple(Ref(r) for r in QUESTION_REPLIES))),
+    # TRANSLATORS: {reply} at the language question: reply 1 for Kazakh, 2 for Russian.
+    N_("question.reply.language"): _message(),
+    # TRANSLATORS: {reply} at the consent question: reply 1 to agree, 2 to refuse.
+    N_("question.reply.consent"): _message(),
+    # TRANSLATORS: {reply} at the account question: 1 if the account is right, 2 for another one.
+    N_("question.reply.confirm_account"): _message(),
+    # TRANSLATORS: {reply} when an IBAN is awaited: send the IBAN of your account (starts with KZ).
+    N_("question.reply.iban"): _message(),
     # TRANSLATORS: Reminder: the benefit offer awaits an answer until {deadline} (date and time); 1/2.
     N_("consent.reminder"): _message(deadline=_DEADLINE),
     # TRANSLATORS: Consent received, application date; pay to the account on record? 1 yes, 2 another.
@@ -103,6 +121,8 @@ SMS_MESSAGES: dict[str, Message] = {
     N_("bank.error.checksum"): _message(),
     # TRANSLATORS: No bank has code {bank_code} (IBAN characters 5-7); check and send again.
     N_("bank.error.unknown_bank"): _message(bank_code="999"),
+    # TRANSLATORS: A 16-digit card number was sent: it is not an account number; the IBAN is in the bank's app.
+    N_("bank.error.card"): _message(),
     # TRANSLATORS: We could not read the account; call 1414 for an operator; the IBAN can still be sent.
     N_("bank.too_many_errors"): _message(),
     # TRANSLATORS: Application registered, application date; the decision comes by SMS by {decision_due}.
@@ -113,14 +133,26 @@ SMS_MESSAGES: dict[str, Message] = {
     N_("decision.assigned.birth"): _message(
         application_id=_APPLICATION_ID, children=10, one_off=_MONEY, monthly=_MONEY
     ),
+    # TRANSLATORS: Only the one-off birth benefit assigned, for {children} children in total. No plurals.
+    N_("decision.assigned.birth.one_off"): _message(application_id=_APPLICATION_ID, children=10, one_off=_MONEY),
+    # TRANSLATORS: Only the monthly child-care benefit assigned: {monthly} a month.
+    N_("decision.assigned.birth.monthly"): _message(application_id=_APPLICATION_ID, monthly=_MONEY),
     # TRANSLATORS: Benefit for raising a child with a disability assigned: {monthly} a month.
     N_("decision.assigned.disabled_child"): _message(application_id=_APPLICATION_ID, monthly=_MONEY),
     # TRANSLATORS: Care benefit (group I disability since childhood) assigned: {monthly} a month.
     N_("decision.assigned.group1_since_childhood"): _message(application_id=_APPLICATION_ID, monthly=_MONEY),
-    # TRANSLATORS: Refused: {reason} (a refusal.* text); apply on egov.kz or at an office; help lines.
+    # TRANSLATORS: {benefit} (a benefit.* phrase) refused: {reason} (a refusal.* text); egov.kz, office; help.
     N_("decision.refused"): _message(
-        application_id=_APPLICATION_ID, reason=Longest(tuple(Ref(r) for r in REFUSAL_REASONS))
+        application_id=_APPLICATION_ID,
+        benefit=Longest(tuple(Ref(b) for b in BENEFITS)),
+        reason=Longest(tuple(Ref(r) for r in REFUSAL_REASONS)),
     ),
+    # TRANSLATORS: {benefit} in decision.refused: the birth and child-care benefits, in the case it needs.
+    N_("benefit.birth"): _message(),
+    # TRANSLATORS: {benefit} in decision.refused: the benefit for raising a child with a disability.
+    N_("benefit.disabled_child"): _message(),
+    # TRANSLATORS: {benefit} in decision.refused: the benefit for caring for a person with group I disability.
+    N_("benefit.group1_since_childhood"): _message(),
     # TRANSLATORS: Review extended until {decision_due}; reason: {reason} (an extension.* text).
     N_("decision.extended"): _message(
         application_id=_APPLICATION_ID,

@@ -56,6 +56,9 @@ class Settings:
     quiet_start: dt.time = field(default_factory=lambda: dt.time(21, 0))
     quiet_end: dt.time = field(default_factory=lambda: dt.time(9, 0))
     decision_working_days: int = 7
+    # The provider's working day ends at 18:30 (Order 206, the standards' item 7): an application after it, or
+    # on a day off, is registered on the next working day, and the decision term runs from that day.
+    working_day_end: dt.time = field(default_factory=lambda: dt.time(18, 30))
     extension_calendar_days: int = 30
     max_unclear_replies: int = 3
     max_bank_errors: int = 3
@@ -156,6 +159,8 @@ class Settings:
             values["quiet_start"] = _hhmm(env["QUIET_START"])
         if "QUIET_END" in env:
             values["quiet_end"] = _hhmm(env["QUIET_END"])
+        if "WORKING_DAY_END" in env:
+            values["working_day_end"] = _hhmm(env["WORKING_DAY_END"])
         values.update(_telegram_from_env(env))
         values.update(_gateways_from_env(env))
         if env.get("EVENTS_SECRETS"):

@@ -19,9 +19,26 @@ def _assigned(benefits: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _assigned_variant(params: dict[str, Any]) -> str:
+    """Leave out what was not assigned: "child care — 0 ₸ a month" is not news."""
+    if not params["monthly"].amount:
+        return "decision.assigned.birth.one_off"
+    if not params["one_off"].amount:
+        return "decision.assigned.birth.monthly"
+    return "decision.assigned.birth"
+
+
+def _consent_variant(children: list[str]) -> str:
+    """Twins are addressed as children: "рождение Ваших детей", "балаларыңыздың тууы"."""
+    return "consent.ask.birth.twins" if len(children) > 1 else "consent.ask.birth"
+
+
 SPEC = ServiceSpec(
     name="birth",
     consent_message="consent.ask.birth",
     assigned_message="decision.assigned.birth",
     assigned_params=_assigned,
+    benefit="benefit.birth",
+    assigned_variant=_assigned_variant,
+    consent_variant=_consent_variant,
 )

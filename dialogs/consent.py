@@ -58,6 +58,7 @@ TRANSITIONS: list[dict[str, Any]] = [
      "before": "record_consent", "after": "ask_bank_account"},
     {"trigger": "decline", "source": "awaiting_consent", "dest": "declined"},
     {"trigger": "unclear", "source": WAITING, "dest": None, "after": "reprompt"},
+    {"trigger": "question", "source": WAITING, "dest": None, "after": "answer_question"},
     {"trigger": "remind", "source": ASKING, "dest": None, "after": "send_reminder"},
     {"trigger": "expire", "source": ASKING, "dest": "expired"},
     {"trigger": "opt_out", "source": WAITING, "dest": "opted_out"},

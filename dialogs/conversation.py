@@ -14,8 +14,8 @@ from bot.clock import almaty_date
 from bot.domain.iban import bank_name
 from bot.domain.masking import mask_iban
 from bot.domain.quiet_hours import quiet_until, start_of_local_day
-from bot.domain.workdays import add_working_days
-from bot.i18n import format_datetime_local
+from bot.domain.workdays import decision_due
+from bot.i18n import Ref, format_datetime_local
 from bot.messages import EXTENSION_REASONS, REFUSAL_REASONS
 from bot.settings import Settings
 from dialogs.consent import ASKING
@@ -33,6 +33,11 @@ CLAIMED_STATES = frozenset({"applied", "assigned", "paid"})
 # Transcript statuses of an SMS that did not (and will not) reach the phone.
 NOT_RECEIVED = frozenset({"withdrawn", "failed", "undeliverable"})
 Render = Callable[..., str]
+# What to reply, said after the answer to "who is this?", for the question the dialog waits on.
+QUESTION_REPLIES = {
+    "awaiting_language": "question.reply.language", "awaiting_consent": "question.reply.consent",
+    "confirming_bank_account": "question.reply.confirm_account", "awaiting_bank_account": "question.reply.iban",
+}
 
 
 @dataclass
@@ -219,7 +224,9 @@ class Conversation:
         self._say_consent_question()
 
     def _say_consent_question(self) -> None:
-        self.say(self.spec.consent_message, event_date=dt.date.fromisoformat(self.dialog.event_date),
+        variant = self.spec.consent_variant
+        message = variant(self.dialog.subject_iins) if variant else self.spec.consent_message
+        self.say(message, event_date=dt.date.fromisoformat(self.dialog.event_date),
                  hours=str(self.ctx.settings.answer_window_hours))
 
     def repeat_question(self, event: EventData | None = None) -> None:
@@ -248,6 +255,14 @@ class Conversation:
             self.say("bank.confirm_reprompt", bank=_bank(account), iban=mask_iban(account))
         else:
             self.say("bank.ask_other")
+
+    def answer_question(self, event: EventData) -> None:
+        """"Who is this?", "is this a scam?": who we are, that we never ask for codes, and what to reply.
+
+        Not counted as an unclear reply: a citizen who checks who is writing before answering is doing
+        right, and is not brought nearer to an operator for it.
+        """
+        self.say("question.who", reply=Ref(QUESTION_REPLIES[self.dialog.state]))
 
     def send_reminder(self, event: EventData) -> None:
         if self.dialog.state == "awaiting_language":
@@ -344,7 +359,11 @@ class Conversation:
         return self.dialog.application is None
 
     def record_application(self, event: EventData) -> None:
-        due = add_working_days(self._application_date(), self.ctx.settings.decision_working_days)
+        # From the day the application is registered: the consent's day, or the next working day when consent
+        # came after working hours or on a day off. The application date itself stays the consent's date.
+        assert self.dialog.consent is not None
+        s = self.ctx.settings
+        due = decision_due(from_iso(self.dialog.consent["given_at"]), s.decision_working_days, s.working_day_end)
         self.dialog.application = {
             "id": event.kwargs["application_id"], "submitted_at": iso(self.ctx.now),
             "decision_due": due.isoformat(), "extended": None,
@@ -370,13 +389,14 @@ class Conversation:
 
     def notify_assigned(self, event: EventData) -> None:
         params = self.spec.assigned_params((self.dialog.decision or {}).get("benefits") or [])
-        self.say(self.spec.assigned_message, application_id=self._application_id(), **params)
+        message = self.spec.assigned_variant(params) if self.spec.assigned_variant else self.spec.assigned_message
+        self.say(message, application_id=self._application_id(), **params)
 
     def notify_refused(self, event: EventData) -> None:
         reason_code = (self.dialog.decision or {}).get("reason") or "not_eligible"
-        lang = self.dialog.language or "kk"
-        reason = self.ctx.render(self._reason_text("refusal", reason_code, REFUSAL_REASONS), lang)
-        self.say("decision.refused", application_id=self._application_id(), reason=reason)
+        reason = self._reason_text("refusal", reason_code, REFUSAL_REASONS)
+        self.say("decision.refused", application_id=self._application_id(), reason=Ref(reason),
+                 benefit=Ref(self.spec.benefit))
 
     def _reason_text(self, kind: str, code: object, known: tuple[str, ...]) -> str:
         """The catalog id for a backend's reason code; a code we have no words for gets the generic text, and

@@ -17,6 +17,7 @@ DISABLED_CHILD = ServiceSpec(
     consent_message="consent.ask.disabled_child",
     assigned_message="decision.assigned.disabled_child",
     assigned_params=_monthly,
+    benefit="benefit.disabled_child",
 )
 
 GROUP1_SINCE_CHILDHOOD = ServiceSpec(
@@ -24,4 +25,5 @@ GROUP1_SINCE_CHILDHOOD = ServiceSpec(
     consent_message="consent.ask.group1_since_childhood",
     assigned_message="decision.assigned.group1_since_childhood",
     assigned_params=_monthly,
+    benefit="benefit.group1_since_childhood",
 )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.iban import IbanError, looks_like_iban, normalise_iban
+from bot.domain.iban import IbanError, find_iban, normalise_iban
 from dialogs.replies import Word, read_reply
 
 Meaning = tuple[str, dict[str, Any]]
 
 _LANGUAGE = {Word.LANG_KK: "kk", Word.LANG_RU: "ru"}
 _CONSENT = {Word.ONE: "agree", Word.YES: "agree", Word.TWO: "decline", Word.NO: "decline"}
-_CONFIRM = {Word.ONE: "confirm_account", Word.YES: "confirm_account", Word.TWO: "other_account",
-            Word.NO: "other_account"}
+_CONFIRM = {Word.ONE: "confirm_account", Word.YES: "confirm_account", Word.CORRECT: "confirm_account",
+            Word.TWO: "other_account", Word.NO: "other_account", Word.ANOTHER: "other_account"}
 
 
 def _account(text: str) -> Meaning:
@@ -27,6 +27,8 @@ def interpret(state: str, text: str) -> Meaning:
     word = read_reply(text)
     if word is Word.STOP:
         return "opt_out", {}
+    if word is Word.QUESTION:
+        return "question", {}  # "who is this?", "is this a scam?": answered, the question stays open
     if word in _LANGUAGE:
         trigger = "choose_language" if state == "awaiting_language" else "switch_language"
         return trigger, {"language": _LANGUAGE[word]}
@@ -41,7 +43,8 @@ def interpret(state: str, text: str) -> Meaning:
     if state == "confirming_bank_account":
         if word in _CONFIRM:
             return _CONFIRM[word], {}
-        return _account(text) if looks_like_iban(text) else ("unclear", {})
+        return _account(iban) if (iban := find_iban(text)) is not None else ("unclear", {})
     if state == "awaiting_bank_account":
-        return _account(text) if looks_like_iban(text) else ("unclear", {})
+        # An IBAN alone, inside a sentence, or followed by the bank's name.
+        return _account(iban) if (iban := find_iban(text)) is not None else ("unclear", {})
     return "unclear", {}

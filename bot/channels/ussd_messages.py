@@ -22,12 +22,16 @@ USSD_MESSAGES: dict[str, Message] = {
     N_("ussd.language.reprompt"): Message((), {}, bilingual=True),
     # TRANSLATORS: USSD: birth registered on {event_date}; shall we apply for the benefits? menu 1 yes, 2 no.
     N_("ussd.consent.ask.birth"): _like("consent.ask.birth", "event_date"),
+    # TRANSLATORS: USSD: as ussd.consent.ask.birth, for twins or more (your children).
+    N_("ussd.consent.ask.birth.twins"): _like("consent.ask.birth.twins", "event_date"),
     # TRANSLATORS: USSD: child's disability established on {event_date}; apply for the benefit? 1 yes, 2 no.
     N_("ussd.consent.ask.disabled_child"): _like("consent.ask.disabled_child", "event_date"),
     # TRANSLATORS: USSD: care benefit, group I since childhood ({event_date}); apply? 1 yes, 2 no.
     N_("ussd.consent.ask.group1_since_childhood"): _like("consent.ask.group1_since_childhood", "event_date"),
     # TRANSLATORS: USSD: the answer was not understood; do you agree to apply? menu 1 yes, 2 no.
     N_("ussd.consent.reprompt"): Message((), {}),
+    # TRANSLATORS: USSD: "who is this?": the official 1414 service; never asks for codes or cards; answer the question.
+    N_("ussd.question.who"): Message((), {}),
     # TRANSLATORS: USSD: is the account {bank} {iban} right? menu 1 yes, 2 another account.
     N_("ussd.bank.confirm"): _like("bank.confirm", "bank", "iban"),
     # TRANSLATORS: USSD: consent received, application date; type the IBAN of an account in your own name.
@@ -46,6 +50,8 @@ USSD_MESSAGES: dict[str, Message] = {
     N_("ussd.bank.error.checksum"): Message((), {}),
     # TRANSLATORS: USSD: no bank has code {bank_code}; check and type it again.
     N_("ussd.bank.error.unknown_bank"): _like("bank.error.unknown_bank", "bank_code"),
+    # TRANSLATORS: USSD: a card number is not an account; the IBAN is in the bank's app; type it.
+    N_("ussd.bank.error.card"): Message((), {}),
     # TRANSLATORS: USSD: we could not read the account; help 1414; the IBAN can still be typed.
     N_("ussd.bank.too_many_errors"): Message((), {}),
     # TRANSLATORS: USSD, last screen: application No. registered on its date; decision by SMS by {decision_due}.

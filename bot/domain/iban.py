@@ -27,7 +27,8 @@ BANKS: dict[str, str] = {
 
 KZ_IBAN_LENGTH = 20
 
-IbanErrorCode = Literal["empty", "characters", "not_kz", "length", "checksum", "unknown_bank"]
+IbanErrorCode = Literal["empty", "characters", "not_kz", "length", "checksum", "unknown_bank", "card"]
+CARD_NUMBER_LENGTH = 16
 
 # Only letters whose Cyrillic and Latin capitals look the same; Kazakh Қ, or З next to 3, stay errors
 # because guessing there could pay a benefit into somebody else's account.
@@ -45,6 +46,8 @@ KZ_FIRST_LETTERS, KZ_SECOND_LETTERS = "KkКкҚқ", "ZzЗз"
 _ASCII_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _KZ_FIRST = frozenset(KZ_FIRST_LETTERS)
 _KZ_SECOND = frozenset(KZ_SECOND_LETTERS)
+# Characters an IBAN is typed with (before normalisation), for finding one inside a sentence.
+_IBAN_CHARS = _ASCII_ALNUM | frozenset(map(chr, _CYRILLIC_LOOKALIKES)) | _KZ_FIRST | _KZ_SECOND | _SEPARATORS
 _MOD97 = ISO7064_mod97_10()
 
 
@@ -68,6 +71,12 @@ def normalise_iban(text: str) -> str:
     compact = _compact(text)
     if not compact:
         raise IbanError("empty", "IBAN is empty")
+    if compact.isascii() and compact.isdigit() and len(compact) == CARD_NUMBER_LENGTH:
+        raise IbanError("card", "A 16-digit card number is not an account number (IBAN)")
+    if len(compact) >= 2 and compact[0] in "KkКк" and compact[1] in _KZ_SECOND:
+        # The country code can only be KZ: a Cyrillic "КЗ" there is unambiguous (the check digits still
+        # guard every other character, where З next to 3 stays an error).
+        compact = "KZ" + compact[2:]
     chars: list[str] = []
     for c in compact.translate(_CYRILLIC_LOOKALIKES):
         # Upper-case ASCII only: str.upper would turn "ß" into "SS" and make a wrong character valid.
@@ -103,6 +112,38 @@ def looks_like_iban(text: str) -> bool:
         return any(c.isdigit() for c in compact[2:])
     digits = sum(c.isdigit() for c in compact)
     return len(compact) >= 15 and digits * 2 > len(compact)
+
+
+def _iban_word(word: str) -> str:
+    """A whitespace-separated word without the punctuation a sentence puts around it ("KZ…," "(KZ…)")."""
+    return word.strip(",;:!?()[]«»\"'")
+
+
+def find_iban(text: str) -> str | None:
+    """The part of a reply that is an attempt at an IBAN: the reply itself, or one inside a sentence
+    ("мой счёт KZ25 6010 0000 0000 1234 Халык"), from a KZ-like start through the groups that follow it."""
+    words = [_iban_word(w) for w in unicodedata.normalize("NFKC", text).split()]
+    for i, word in enumerate(words):
+        if not looks_like_iban_start(word):
+            continue
+        found = [word]
+        for nxt in words[i + 1 :]:
+            # Groups of the IBAN carry a digit; the bank's name after it ("Kaspi", "Халык") does not. A digit
+            # group after 20 characters is kept: which 20 were meant is then for the citizen to say.
+            if not nxt or not set(nxt) <= _IBAN_CHARS or not any(
+                c.isdigit() for c in nxt
+            ):
+                break
+            found.append(nxt)
+        return " ".join(found)
+    return text if looks_like_iban(text) else None
+
+
+def looks_like_iban_start(word: str) -> bool:
+    """A word that begins like a Kazakhstan IBAN: K (or К, Қ) Z (or З), then a digit among IBAN characters."""
+    compact = _compact(word)
+    return (len(compact) >= 3 and compact[0] in _KZ_FIRST and compact[1] in _KZ_SECOND
+            and compact[2].isdigit() and set(compact) <= _IBAN_CHARS)
 
 
 def bank_code(iban: str) -> str:

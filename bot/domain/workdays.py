@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from functools import lru_cache
 
 import holidays
+
+from bot.clock import ALMATY
 
 # Roughly 247 working days a year; 200 keeps the year span a safe over-estimate.
 _MIN_WORKING_DAYS_PER_YEAR = 200
@@ -30,3 +32,21 @@ def add_working_days(start: date, n: int) -> date:
 def is_working_day(d: date) -> bool:
     """Whether `d` is a working day in Kazakhstan (working Saturdays count, holidays and weekends do not)."""
     return _calendar(d.year, d.year).is_working_day(d)
+
+
+def registration_day(applied_at: datetime, working_day_end: time) -> date:
+    """The day an application made at this instant is registered, as Order 206 counts it.
+
+    The portal and the phone take applications round the clock, but one made after working hours, on a
+    weekend or on a holiday is taken in on the next working day (the standards' item 7). Kazakhstan time.
+    """
+    local = applied_at.astimezone(ALMATY)
+    day = local.date()
+    if is_working_day(day) and local.time() < working_day_end:
+        return day
+    return add_working_days(day, 1)
+
+
+def decision_due(applied_at: datetime, working_days: int, working_day_end: time) -> date:
+    """The last day of the decision term: `working_days` working days after the day of registration."""
+    return add_working_days(registration_day(applied_at, working_day_end), working_days)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bot.i18n import Ref
 from tests.conftest import Running
 from tests.helpers import FATHER_NO_ACCOUNT, MOTHER_WITH_HALYK, VALID_IBAN, birth, render, texts
 
@@ -42,6 +43,15 @@ CASES = [
     Case("ru: 'да нет' is not consent", ["да нет"], "awaiting_consent", language="ru"),
     Case("kk: three unclear replies flag the dialog and it keeps waiting", ["?", "мм", "не"],
          "awaiting_consent", flags=["unclear_replies"]),
+    Case("ru: 'кто это?' is answered: 1414, no codes, what to reply", ["кто это?"], "awaiting_consent",
+         language="ru", last_message=("question.who", {"reply": Ref("question.reply.consent")})),
+    Case("kk: 'алаяқтар ма?' is answered the same way", ["алаяқтар ма?"], "awaiting_consent",
+         last_message=("question.who", {"reply": Ref("question.reply.consent")})),
+    Case("ru: refusing the calls in a longer message does not decline", ["я отказываюсь от звонков, но пособие "
+         "оформите"], "awaiting_consent", language="ru", last_message=("consent.reprompt", {})),
+    Case("ru: '-1' is not consent", ["-1"], "awaiting_consent", language="ru"),
+    Case("ru: 'lf' (да on a Latin keyboard) agrees", ["lf"], "awaiting_bank_account", language="ru", consent=True),
+    Case("kk: 'iä' in the 2021 Latin alphabet agrees", ["iä, kelısemın"], "awaiting_bank_account", consent=True),
     Case("kk: STOP opts out, acknowledged once", ["STOP"], "opted_out", last_message=("optout.ack", {})),
     Case("ru: СТОП opts out", ["стоп"], "opted_out", language="ru"),
     Case("no account on record: consent asks for an IBAN", ["1"], "awaiting_bank_account",
@@ -183,3 +193,17 @@ async def test_three_bad_ibans_flag_the_dialog(running: Running) -> None:
     assert (await texts(client, PHONE))[-1] == render("bank.too_many_errors", "kk")
     await client.phone_says(PHONE, VALID_IBAN)
     assert (await client.dialog(answer["dialog_id"]))["status"] == "submitted"
+
+
+async def test_questions_are_answered_and_never_count_as_unclear(running: Running) -> None:
+    """Checking who writes is right: four questions, four answers, no operator flag, the offer still open."""
+    client = running.client
+    _, answer, _ = await birth(client, msisdn=PHONE, language="kk")
+    for question in ("бұл кім?", "кто это?", "алаяқтар ма?", "is this a scam?"):
+        assert await client.phone_says(PHONE, question) == 202
+    dialog = await client.dialog(answer["dialog_id"])
+    assert dialog["status"] == "awaiting_consent" and "unclear_replies" not in dialog["flags"]
+    answered = render("question.who", "kk", reply=Ref("question.reply.consent"))
+    assert (await texts(client, PHONE))[1:] == [answered] * 4
+    assert await client.phone_says(PHONE, "иә") == 202
+    assert (await client.dialog(answer["dialog_id"]))["consent"] is not None

@@ -305,8 +305,10 @@ async def test_reply_at_23_is_answered_at_once_and_a_night_decision_waits_for_09
     await say(client, "1")
     dialog = await client.dialog(answer["dialog_id"])
     application = dialog["application"]
+    # Consent at 23:00 is after working hours: registered on Tuesday, 7 working days after it (the
+    # application date stays Monday's).
     submitted = render("application.submitted", "kk", application_id=application["id"],
-                       application_date=day(0), decision_due=dt.date(2026, 12, 2))
+                       application_date=day(0), decision_due=dt.date(2026, 12, 3))
     assert (await texts(client, PHONE))[-1] == submitted
 
     await move_to(client, local(day(1), 8, 59, 59))  # the backend decided at 00:01
@@ -597,7 +599,8 @@ async def test_scripted_refusal_gives_the_reason_and_both_help_lines(running: Ru
     assert dialog["decision"]["outcome"] == "refused" and dialog["decision"]["reason"] == case.reason
     sms = (await texts(client, PHONE))[-1]
     assert sms == render("decision.refused", case.language, application_id=dialog["application"]["id"],
-                         reason=render(f"refusal.{case.reason}", case.language))
+                         reason=render(f"refusal.{case.reason}", case.language),
+                         benefit=render("benefit.birth", case.language))  # what was refused
     assert render(f"refusal.{case.reason}", case.language) in sms
     for line in HELP_LINES:
         assert line in sms
@@ -856,6 +859,8 @@ async def test_twins_for_a_mother_of_three_one_dialog_one_application_4th_and_5t
     status, answer, event = await birth(client, msisdn=PHONE, parent_iin="871125494512", language="kk",
                                         children=2)
     assert status == 202 and answer["status"] == "awaiting_consent"
+    # Twins are addressed as children.
+    assert await texts(client, PHONE) == [render("consent.ask.birth.twins", "kk", event_date=day(0), hours="72")]
     twins = [c["iin"] for c in event["children"]]
     await say(client, "1")
     await say(client, "1")

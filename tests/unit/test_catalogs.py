@@ -216,9 +216,11 @@ def test_render_needs_every_placeholder_and_a_known_language(translator: Transla
 
 def test_render_formats_typed_values(translator: Translator) -> None:
     text = translator.render(
-        "decision.refused", "ru", application_id="PB-2026-0000001", reason=Ref("refusal.not_eligible")
+        "decision.refused", "ru", application_id="PB-2026-0000001", reason=Ref("refusal.not_eligible"),
+        benefit=Ref("benefit.birth"),
     )
     assert "PB-2026-0000001" in text and translator.render("refusal.not_eligible", "ru") in text
+    assert translator.render("benefit.birth", "ru") in text
     text = translator.render(
         "decision.assigned.birth",
         "kk",

@@ -48,6 +48,9 @@ TYPED = [
     Typed("Cyrillic к lower case", "кz256010000000001234", HALYK),
     Typed("Cyrillic К and Т in the account", "KZ05722КZТ0000012345", KASPI),
     Typed("Cyrillic lower-case к and т in the account", "kz05722кzт0000012345", KASPI),
+    Typed("Cyrillic КЗ as the country code", "КЗ256010000000001234", HALYK),
+    Typed("Cyrillic кз lower case, grouped", "кз25 6010 0000 0000 1234", HALYK),
+    Typed("Latin K with Cyrillic З", "KЗ256010000000001234", HALYK),
     Typed("full-width characters", "ＫＺ２５６０１０００００００００１２３４", HALYK),
 ]
 
@@ -69,7 +72,7 @@ REFUSED = [
     Refused("nothing", "", "empty"),
     Refused("only spaces and dashes", "  - -  ", "empty"),
     Refused("Kazakh Қ is ambiguous", "ҚZ256010000000001234", "characters", {"character": "Қ"}),
-    Refused("Cyrillic З is not Z", "KЗ256010000000001234", "characters", {"character": "З"}),
+    Refused("Cyrillic З is not 3 in the account", "KZ25601000З000001234", "characters", {"character": "З"}),
     Refused("Kazakh І is not a Latin I", "KZ05722KZT00000123І5", "characters", {"character": "І"}),
     Refused("ß is not turned into SS", "KZ25601000000000123ß", "characters", {"character": "ß"}),
     Refused("slash", "KZ25/6010/0000/0000/1234", "characters", {"character": "/"}),

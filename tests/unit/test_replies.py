@@ -20,7 +20,7 @@ class Case(NamedTuple):
 
 
 ONE, TWO, YES, NO, STOP = Word.ONE, Word.TWO, Word.YES, Word.NO, Word.STOP
-KK, RU, UNCLEAR = Word.LANG_KK, Word.LANG_RU, Word.UNCLEAR
+KK, RU, UNCLEAR, QUESTION = Word.LANG_KK, Word.LANG_RU, Word.UNCLEAR, Word.QUESTION
 
 YES_ALONE = [
     "да", "согласен", "согласна", "согласны", "иә", "ия", "иа", "йә", "иэ", "келісемін", "келісімін",
@@ -96,11 +96,11 @@ CASES = [
     Case("borderline: хорошо", "хорошо", UNCLEAR),
     Case("borderline: жарайды", "жарайды", UNCLEAR),
     Case("borderline: typo дв", "дв", UNCLEAR),
-    Case("borderline: typo lf (да on a Latin keyboard)", "lf", UNCLEAR),
+    Case("layout: lf is да typed on a Latin keyboard", "lf", YES),
     Case("borderline: single д", "д", UNCLEAR),
     Case("borderline: plus sign", "+", UNCLEAR),
     Case("borderline: thumbs up only", "👍", UNCLEAR),
-    Case("borderline: конечно alone", "конечно", UNCLEAR),
+    Case("of course: конечно alone", "конечно", YES),
     # NO
     *(Case(f"no: {w}", w, NO) for w in NO_ALONE),
     Case("no: with thanks", "нет, спасибо", NO),
@@ -123,8 +123,8 @@ CASES = [
     Case("conflict: bare не (kk 'what')", "не", UNCLEAR),
     # not an answer
     Case("unclear: don't know", "не знаю", UNCLEAR),
-    Case("unclear: what is this", "что это?", UNCLEAR),
-    Case("unclear: who is this", "кто это", UNCLEAR),
+    Case("question: what is this", "что это?", QUESTION),
+    Case("question: who is this", "кто это", QUESTION),
     Case("unclear: question mark", "?", UNCLEAR),
     Case("unclear: empty", "", UNCLEAR),
     Case("unclear: only spaces and dots", "  ... ", UNCLEAR),
@@ -138,7 +138,7 @@ CASES = [
     Case("long: yes inside a story", "да я согласна но скажите сколько денег и когда придут", UNCLEAR),
     Case("long: nine yes-words", "да " * 9, UNCLEAR),
     Case("long: one inside a story", "1 да да да да да да да да", UNCLEAR),
-    Case("long: explicit refusal", f"я отказываюсь {STORY}", NO),
+    Case("long: an explicit refusal in a long message is not a refusal", f"я отказываюсь {STORY}", UNCLEAR),
     Case("long: refusal with 2", f"2 отказываюсь {STORY}", UNCLEAR),
     Case("long: bare нет is not enough", "нет у меня карты в банке подскажите что делать дальше", UNCLEAR),
     Case("long: refusal with negation", "не отказываюсь от пособия просто хочу уточнить одну вещь", UNCLEAR),
@@ -207,7 +207,9 @@ near_miss_text = st.lists(
 
 
 def _no_consent_tokens(text: str) -> bool:
-    return not set(normalise(text).split()) & CONSENT_WORDS
+    # As typed, and as typed on a Russian keyboard left in the Latin layout ("lf" is "да").
+    readings = (text, *replies.from_latin_layout(text))
+    return not {token for reading in readings for token in normalise(reading).split()} & CONSENT_WORDS
 
 
 @settings(max_examples=500, deadline=None)
@@ -240,3 +242,40 @@ def test_negation_never_leaves_consent(reply: str, negation: str, at: int, sep: 
     words = reply.split()
     words.insert(at % (len(words) + 1), negation)
     assert read_reply(sep.join(words)) not in (YES, ONE)
+
+
+SIGNS = ["-", "−", "–", "—", "+", "±", "~", "№", "#", "=", "*", "/", "<", ">", "(", ".", ",", "^", "%"]
+ANSWER_WORDS = ["", " да", " иә", " нет", " жоқ", " yes", " келісемін", " отказываюсь"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(SIGNS), st.sampled_from(["", " ", "  "]), st.sampled_from(["1", "2", "１", "２"]),
+       st.sampled_from(ANSWER_WORDS), st.booleans())
+def test_a_sign_before_a_digit_is_never_an_answer(sign: str, space: str, digit: str, word: str, first: bool) -> None:
+    """"-1", "+ 2", "№1 да": a signed number is not the option digit, and carries no yes or no with it."""
+    text = f"{sign}{space}{digit}{word}" if first else f"{word.strip()} {sign}{digit}".strip()
+    assert read_reply(text) not in (ONE, TWO, YES, NO), text
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(min_value=-10**12, max_value=10**12).filter(lambda n: n not in (1, 2)),
+       st.sampled_from(["{}", "{}.", " {} ", "{}!"]))
+def test_no_number_but_the_plain_option_digit_is_an_option(number: int, shape: str) -> None:
+    assert read_reply(shape.format(number)) not in (ONE, TWO)
+
+
+REFUSING = ["отказываюсь", "не согласна", "нет", "жоқ", "келіспеймін", "бас тартамын", "не надо", "2", "отказ",
+            "no", "керек емес"]
+OTHER_WORDS = ["от", "звонков", "но", "пособие", "оформите", "смс", "муж", "карта", "банк", "завтра", "ақша",
+               "бала", "телефон", "рассылки", "потом", "сумма", "қоңырау", "маған", "позвоните", "жазбаңыз"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(REFUSING), st.lists(st.sampled_from(OTHER_WORDS), min_size=1, max_size=14),
+       st.integers(0, 14), st.sampled_from([" ", ", ", " - "]))
+def test_a_refusal_inside_a_longer_message_never_declines(refusal: str, others: list[str], at: int,
+                                                          sep: str) -> None:
+    """A false refusal ends the offer: only a short reply that is nothing but a refusal declines."""
+    words = list(others)
+    words.insert(at % (len(words) + 1), refusal)
+    assert read_reply(sep.join(words)) not in (NO, TWO)

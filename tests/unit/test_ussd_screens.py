@@ -25,14 +25,16 @@ USSD_IDS = sorted(msg_id for msg_id in MESSAGES if msg_id.startswith("ussd."))
 # Every message a step answering a USSD input can say (dialogs/conversation.py, bot/engine.py); each needs
 # a screen of its own, or the gateway would cut an SMS-length text.
 SAID_ON_USSD = [
-    "language.ask", "language.reprompt", "consent.ask.birth", "consent.ask.disabled_child",
+    "language.ask", "language.reprompt", "consent.ask.birth", "consent.ask.birth.twins", "consent.ask.disabled_child",
     "consent.ask.group1_since_childhood", "consent.reprompt", "bank.confirm", "bank.ask", "bank.ask_other",
     "bank.confirm_reprompt", "bank.error.characters", "bank.error.not_kz", "bank.error.length",
-    "bank.error.checksum", "bank.error.unknown_bank", "bank.too_many_errors", "application.submitted",
+    "bank.error.checksum", "bank.error.unknown_bank", "bank.error.card", "bank.too_many_errors",
+    "application.submitted", "question.who",
     "declined.ack", "optout.ack", "expired.notice", "offer.lapsed", "nodialog.info",
 ]  # fmt: skip
 MENUS = [
-    "ussd.language.ask", "ussd.language.reprompt", "ussd.consent.ask.birth", "ussd.consent.ask.disabled_child",
+    "ussd.language.ask", "ussd.language.reprompt", "ussd.consent.ask.birth", "ussd.consent.ask.birth.twins",
+    "ussd.consent.ask.disabled_child",
     "ussd.consent.ask.group1_since_childhood", "ussd.consent.reprompt", "ussd.bank.confirm",
     "ussd.bank.confirm_reprompt", "ussd.resume", "ussd.resume.bilingual",
 ]  # fmt: skip

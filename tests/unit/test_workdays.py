@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from bot.domain.workdays import add_working_days, is_working_day
+from bot.clock import ALMATY
+from bot.domain.workdays import add_working_days, decision_due, is_working_day, registration_day
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,51 @@ def test_add_working_days_agrees_with_counting_day_by_day(start: date, n: int) -
         day += timedelta(days=1)
         counted += is_working_day(day)
     assert add_working_days(start, n) == day
+
+
+@dataclass(frozen=True)
+class Applied:
+    label: str
+    at: str  # Kazakhstan time (UTC+5) unless an offset is given
+    registered: date
+    due: date
+
+
+END = time(18, 30)  # the provider's working day ends at 18:30 (Order 206, the standards' item 7)
+APPLIED = [
+    # 7 working days from Fri 20 November 2026: Nov 23-27 (5), Nov 30, Dec 1.
+    Applied("Friday morning: registered that day", "2026-11-20T10:00", date(2026, 11, 20), date(2026, 12, 1)),
+    Applied("Friday 18:29, before the end of the day", "2026-11-20T18:29:59", date(2026, 11, 20), date(2026, 12, 1)),
+    Applied("Friday 18:30, the day is over: Monday", "2026-11-20T18:30", date(2026, 11, 23), date(2026, 12, 2)),
+    Applied("Friday evening: Monday", "2026-11-20T23:59", date(2026, 11, 23), date(2026, 12, 2)),
+    Applied("Saturday: Monday", "2026-11-21T10:00", date(2026, 11, 23), date(2026, 12, 2)),
+    Applied("Sunday: Monday", "2026-11-22T12:00", date(2026, 11, 23), date(2026, 12, 2)),
+    Applied("Monday 00:30: that Monday", "2026-11-23T00:30", date(2026, 11, 23), date(2026, 12, 2)),
+    Applied("Monday before opening: that Monday", "2026-11-23T08:59", date(2026, 11, 23), date(2026, 12, 2)),
+    Applied("18:29 Almaty given in UTC", "2026-11-20T13:29+00:00", date(2026, 11, 20), date(2026, 12, 1)),
+    Applied("18:30 Almaty given in UTC", "2026-11-20T13:30+00:00", date(2026, 11, 23), date(2026, 12, 2)),
+    # Independence Day, Wed 16 December 2026: Dec 18, 21-25, 28.
+    Applied("the evening before a holiday: the day after it", "2026-12-15T19:00", date(2026, 12, 17),
+            date(2026, 12, 28)),
+    Applied("on the holiday: the next working day", "2026-12-16T10:00", date(2026, 12, 17), date(2026, 12, 28)),
+    # Nauryz 2026 (FACTS.md): Friday morning ends on 3 April; Friday evening waits for Thursday 26 March.
+    Applied("Nauryz, Friday morning", "2026-03-20T10:00", date(2026, 3, 20), date(2026, 4, 3)),
+    Applied("Nauryz, Friday evening: Thursday 26 March", "2026-03-20T19:00", date(2026, 3, 26), date(2026, 4, 6)),
+    # Day-off transfer 2024: Sat 4 May worked, Wed 8 May off (7 and 9 May are holidays).
+    Applied("Friday evening before a working Saturday", "2024-05-03T19:00", date(2024, 5, 4), date(2024, 5, 17)),
+    Applied("on a working Saturday", "2024-05-04T10:00", date(2024, 5, 4), date(2024, 5, 17)),
+    Applied("a working Saturday's evening: Monday", "2024-05-04T19:00", date(2024, 5, 6), date(2024, 5, 20)),
+    Applied("New Year's Eve evening: 5 January 2026", "2025-12-31T19:00", date(2026, 1, 5), date(2026, 1, 15)),
+]
+
+
+def _instant(text: str) -> datetime:
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo else at.replace(tzinfo=ALMATY)
+
+
+@pytest.mark.parametrize("case", APPLIED, ids=[c.label for c in APPLIED])
+def test_the_decision_term_runs_from_the_day_of_registration(case: Applied) -> None:
+    at = _instant(case.at)
+    assert registration_day(at, END) == case.registered
+    assert decision_due(at, 7, END) == case.due

@@ -117,8 +117,7 @@ async def test_an_unknown_reason_gets_the_generic_text_and_a_flag(real: Running,
     last = (await texts(real.client, PHONE))[-1]
     if outcome == "refused":
         assert dialog["status"] == "refused"
-        assert last == render("decision.refused", "kk", application_id=application_id,
-                              reason=render("refusal.other", "kk"))
+        assert application_id in last and render("refusal.other", "kk") in last
     else:
         assert dialog["status"] == "submitted"
         assert render("extension.other", "kk") in last

@@ -43,6 +43,14 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     # More messages than this from one phone in one minute is a flood: acknowledged once, then ignored.
     inbound_per_minute: int = 10
+    # A message repeating the one last taken from the phone (same channel, same normalised text) within this
+    # many seconds is a copy, never an answer (dialogs/answers.py). 120: handsets and aggregators resend within
+    # seconds to a minute; a person who means the same key again for the next question is rarely that quick,
+    # and an answer set aside is asked again by the reminder. 0 turns the rule off.
+    duplicate_window_seconds: int = 120
+    # How far the SMS gateway's clock may run ahead of ours: a reply counts as an answer only when it was
+    # received at least this long after the question was first sent (0: not before it, on the second).
+    reply_clock_skew_seconds: int = 0
     send_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600)
     submit_retry_seconds: tuple[int, ...] = (60, 300, 900, 3600)
     # An SMS the gateway reports undelivered is sent again after each of these (plus up to 20 % jitter);
@@ -86,7 +94,7 @@ class Settings:
             "answer_window_hours", "reminder_after_hours", "bank_flag_after_hours", "decision_working_days",
             "extension_calendar_days", "max_unclear_replies", "max_bank_errors", "event_clock_skew_seconds",
             "log_retention_days", "log_feed_maxlen", "inbound_per_minute", "shards", "worker_concurrency",
-            "job_max_deliveries",
+            "job_max_deliveries", "duplicate_window_seconds", "reply_clock_skew_seconds",
         ):
             if name.upper() in env:
                 values[name] = int(env[name.upper()])

@@ -7,6 +7,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from dialogs.answers import Question
+
 
 @dataclass(frozen=True)
 class Inbound:
@@ -17,6 +19,7 @@ class Inbound:
     text: str
     provider_message_id: str
     received_at: dt.datetime | None = None
+    question: Question | None = None  # the question it was typed or tapped on, when the channel knows
 
 
 @dataclass(frozen=True)

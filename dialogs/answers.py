@@ -45,7 +45,7 @@ class Taken:
     """The message last taken as an answer from a phone, kept beside the phone for the duplicate rule."""
 
     channel: str
-    text: str  # normalised (dialogs/replies.py)
+    text: str  # copy_key: normalised (dialogs/replies.py)
     at: dt.datetime  # when the gateway received it
     message_id: str
     dialog_id: str
@@ -106,15 +106,20 @@ def judge(dialog: Dialog | None, *, channel: str, text: str, received: dt.dateti
     return Verdict.ANSWER
 
 
+def copy_key(text: str) -> str:
+    """What two copies of one message share: its normalised words, or (none: "?", an emoji) the text itself."""
+    return normalise(text) or text.strip()
+
+
 def _repeats(taken: Taken | None, channel: str, text: str, received: dt.datetime, rules: Rules) -> bool:
-    return (taken is not None and taken.channel == channel and taken.text == normalise(text)
+    return (taken is not None and taken.channel == channel and taken.text == copy_key(text)
             and abs(received - taken.at) <= rules.duplicate_window)
 
 
 def taken_now(dialog: Dialog, *, channel: str, text: str, message_id: str, received: dt.datetime, question: str,
               trigger: str) -> Taken:
     """The record a message leaves once taken as an answer to `question` of `dialog`."""
-    return Taken(channel, normalise(text), received, message_id, dialog.dialog_id, question, trigger)
+    return Taken(channel, copy_key(text), received, message_id, dialog.dialog_id, question, trigger)
 
 
 # Triggers by which a reply would have acted on its question: a late one meaning one of these, and not what

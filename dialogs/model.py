@@ -21,7 +21,8 @@ FINAL = frozenset({
 })
 # What needs a person (the console's queue): each category, and the flags or status that put a dialog in it.
 ATTENTION = {
-    "unclear": ("unclear_replies", "bank_account_errors", "no_bank_account"),
+    # `late_reply`: a reply written before the question it reached, contradicting the answer taken (answers.py).
+    "unclear": ("unclear_replies", "bank_account_errors", "no_bank_account", "late_reply"),
     # `undeliverable_notice`: every resend of a notice failed after the consent or decision was recorded.
     "undeliverable": ("undeliverable", "delivery_failed", "undeliverable_notice"),
     "dead_letter": ("send_failed", "submission_failed"),

@@ -24,6 +24,7 @@ QUESTIONS = {"language": ("L", frozenset({"awaiting_language"})),
              "bank": ("B", frozenset({"confirming_bank_account"})),
              "typed": ("T", frozenset({"confirming_bank_account", "awaiting_bank_account"}))}
 _STATES = dict(QUESTIONS.values())
+_ACTIONS = {"L": {"lang"}, "C": {"consent", "lang"}, "B": {"bank", "lang"}, "T": {"lang"}}  # what each question shows
 CALLBACK_DATA_MAX_BYTES = 64  # Telegram's limit
 
 
@@ -49,7 +50,7 @@ def tapped(data: str) -> tuple[str, Question] | None:
         return None  # among them the buttons of before they named their question: closed
     action, value, dialog_id, code = parts
     reply = _TAPPED.get(f"{action}:{value}")
-    if reply is None or not dialog_id or code not in _STATES:
+    if reply is None or not dialog_id or action not in _ACTIONS.get(code, ()):
         return None
     return reply, Question(dialog_id, _STATES[code])
 

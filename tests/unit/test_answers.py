@@ -1,0 +1,110 @@
+"""What a message is to the dialog it reached (dialogs/answers.py), as a case table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+
+from dialogs.answers import Question, Rules, Taken, Verdict, judge, question_sent_at, received_instant
+from dialogs.model import Dialog, iso
+
+T0 = dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC)
+RULES = Rules(dt.timedelta(seconds=120), dt.timedelta(0))
+
+
+def at(seconds: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
+
+
+def dialog(state: str = "awaiting_consent", sent: float | None = 0, dialog_id: str = "d_a") -> Dialog:
+    """A dialog that entered `state` at T0 and sent its question `sent` seconds later (None: not yet)."""
+    d = Dialog(dialog_id=dialog_id, event_id="e", service="birth", msisdn="+77011112233", recipient_iin="1",
+               subject_iins=[], event_date="2026-11-22", registered_at=iso(T0), created_at=iso(T0), state=state)
+    d.transcript.append({"at": iso(T0), "direction": "in", "channel": "sms", "text": "2", "message_id": "m1"})
+    d.history.append({"at": iso(T0), "from": "awaiting_language", "to": state, "trigger": "choose_language",
+                      "turn": 1})
+    line = {"at": iso(T0), "direction": "out", "channel": "sms", "text": "?", "message_id": "d_a-2",
+            "status": "held" if sent is None else "sent"}
+    if sent is not None:
+        line["sent_at"] = iso(at(sent))
+    d.transcript.append(line)
+    return d
+
+
+def taken(text: str = "2", seconds: float = 0, channel: str = "sms", dialog_id: str = "d_a",
+          question: str = "awaiting_language") -> Taken:
+    return Taken(channel, text, at(seconds), "m1", dialog_id, question, "choose_language")
+
+
+@dataclass
+class Case:
+    label: str
+    dialog: Dialog | None
+    text: str
+    received: float
+    expect: Verdict
+    taken: Taken | None = None
+    channel: str = "sms"
+    question: Question | None = None
+
+
+CASES = [
+    Case("a copy a second later is a duplicate", dialog(), "2", 1, Verdict.DUPLICATE, taken()),
+    Case("a copy spelled differently is still a copy", dialog(), " 2 ", 1, Verdict.DUPLICATE, taken()),
+    Case("a copy after the window is an answer", dialog(), "2", 121, Verdict.ANSWER, taken()),
+    Case("the window's last second is still in it", dialog(), "2", 120, Verdict.DUPLICATE, taken()),
+    Case("another text within the window is an answer", dialog(), "нет", 5, Verdict.ANSWER, taken()),
+    Case("the same text on another channel is no copy", dialog(), "2", 5, Verdict.ANSWER, taken(),
+         channel="telegram"),
+    Case("'?' then '??' are two messages", dialog(), "??", 5, Verdict.ANSWER, taken("?")),
+    Case("received before the question was sent: late", dialog(sent=10), "нет", 9, Verdict.LATE, taken()),
+    Case("received in the send's own second: an answer", dialog(sent=10), "нет", 10, Verdict.ANSWER, taken()),
+    Case("the question still held: nothing can answer it", dialog(sent=None), "1", 50, Verdict.LATE),
+    Case("a copy reaching the phone's next dialog", dialog(dialog_id="d_b"), "2", 1, Verdict.DUPLICATE,
+         taken(question="awaiting_consent")),
+    Case("with no dialog waiting, a copy is still a copy", None, "2", 1, Verdict.DUPLICATE, taken()),
+    Case("with no dialog waiting, another text is for the polite answer", None, "2", 1, Verdict.ANSWER),
+    Case("a tap on the open question", dialog(), "1", 1, Verdict.ANSWER, taken("1"), "telegram",
+         Question("d_a", frozenset({"awaiting_consent"}))),
+    Case("a tap on an earlier question", dialog(), "1", 1, Verdict.CLOSED, None, "telegram",
+         Question("d_a", frozenset({"awaiting_language"}))),
+    Case("a tap on another dialog's question", dialog(), "1", 1, Verdict.CLOSED, None, "telegram",
+         Question("d_other", frozenset({"awaiting_consent"}))),
+    Case("a tap with nothing waiting", None, "1", 1, Verdict.CLOSED, None, "telegram",
+         Question("d_a", frozenset({"awaiting_consent"}))),
+    Case("a double tap on a question that stayed open", dialog(), "RU", 1, Verdict.DUPLICATE,
+         taken("ru", channel="telegram", question="awaiting_consent"), "telegram",
+         Question("d_a", frozenset({"awaiting_consent"}))),
+    Case("a bound input is not late: its screen was read", dialog(sent=10), "1", 5, Verdict.ANSWER, None, "ussd",
+         Question("d_a", frozenset({"awaiting_consent"}))),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
+def test_judge(case: Case) -> None:
+    verdict = judge(case.dialog, channel=case.channel, text=case.text, received=at(case.received),
+                    question=case.question, taken=case.taken, rules=RULES)
+    assert verdict is case.expect
+
+
+def test_a_gateway_clock_ahead_cannot_place_a_message_after_now() -> None:
+    assert received_instant(at(30), at(10)) == at(10)
+    assert received_instant(None, at(10.7)) == at(10)
+    assert received_instant(at(3.9), at(10)) == at(3)
+
+
+def test_the_question_was_sent_at_its_first_send_since_the_dialog_entered_its_state() -> None:
+    d = dialog(sent=7)
+    d.transcript.append({"direction": "out", "channel": "sms", "status": "sent", "sent_at": iso(at(20))})
+    assert question_sent_at(d) == at(7)
+    assert question_sent_at(dialog(sent=None)) is None
+
+
+def test_a_skew_allowance_moves_the_late_line() -> None:
+    rules = Rules(dt.timedelta(seconds=120), dt.timedelta(seconds=2))
+    assert judge(dialog(sent=10), channel="sms", text="1", received=at(11), question=None, taken=None,
+                 rules=rules) is Verdict.LATE
+    assert judge(dialog(sent=10), channel="sms", text="1", received=at(12), question=None, taken=None,
+                 rules=rules) is Verdict.ANSWER

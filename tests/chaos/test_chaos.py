@@ -61,7 +61,9 @@ class Persona:
 
 
 PERSONAS = [
-    (Persona("agrees, confirms the account", MOTHER_WITH_HALYK, "kk", ("1", "1"), "assigned", 4, True), 55),
+    # Robots answer within milliseconds: the same key twice that fast is a copy (DUPLICATE_WINDOW_SECONDS), so the
+    # account is confirmed with a yes-word, as people do too.
+    (Persona("agrees, confirms the account", MOTHER_WITH_HALYK, "kk", ("1", "иә"), "assigned", 4, True), 55),
     (Persona("agrees, types an IBAN", FATHER_NO_ACCOUNT, "ru", ("да", VALID_IBAN), "assigned", 4, True), 15),
     (Persona("refuses", MOTHER_WITH_HALYK, "ru", ("2",), "declined", 2, False), 15),
     (Persona("unclear first, then agrees", MOTHER_WITH_HALYK, "kk", ("?", "иә", "1"), "assigned", 5, True), 15),

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.clock import parse_instant
+from bot.http.common import STORE
 from dialogs.model import iso
 from tests.conftest import Running
 from tests.helpers import MOTHER_WITH_HALYK, birth, render, texts
@@ -76,8 +77,10 @@ async def test_a_copy_a_second_later_never_answers_the_next_question(running: Ru
     assert dialog["application"] is None  # nothing submitted: the account was not confirmed
     if case.expect_language:
         assert dialog["language"] == case.expect_language
-    # Recorded as what it is, for operators; the citizen is not written to again.
+    # Recorded as what it is, for operators (transcript and dialog log); the citizen is not written to again.
     assert inbound_lines(dialog)[-1] == (case.text, "duplicate")
+    log = await running.system.runner.app[STORE].dialog_log(answer["dialog_id"])
+    assert [r["delivery"] for r in log if r["type"] == "message" and r["direction"] == "in"][-1] == "duplicate"
     assert len(await texts(client, PHONE)) == sent_before
 
 

@@ -110,22 +110,18 @@ class IinSource:
 
 
 def _replies(persona: str, lang: str, rng: random.Random, account: str | None, fresh: str) -> list[tuple[int, str]]:
-    """The replies a persona sends, each with its delay after the bot's previous message.
-
-    A "1" for the account comes 3 minutes or more after a "1" for the offer: the same key within
-    DUPLICATE_WINDOW_SECONDS (120) is taken for a copy and set aside (dialogs/answers.py).
-    """
+    """The replies a persona sends, each with its delay after the bot's previous message."""
     yes, soon = rng.choice(YES[lang]), rng.randint(1, 30) * MINUTE
 
     def bank(delay: int) -> list[tuple[int, str]]:
         return [(delay, "1")] if account else [(delay, typed(fresh, rng))]
 
     if persona == "prompt_yes" or persona == "backend_refused":
-        return [(soon, yes), *bank(rng.randint(3, 10) * MINUTE)]
+        return [(soon, yes), *bank(rng.randint(1, 10) * MINUTE)]
     if persona == "late_yes":
         return [(rng.randint(2, 20) * HOUR, yes), *bank(rng.randint(5, 90) * MINUTE)]
     if persona == "after_reminder":
-        return [(rng.randint(26, 60) * HOUR, yes), *bank(rng.randint(3, 30) * MINUTE)]
+        return [(rng.randint(26, 60) * HOUR, yes), *bank(rng.randint(1, 30) * MINUTE)]
     if persona == "unclear_then_yes":
         return [(soon, rng.choice(UNCLEAR[lang])), (rng.randint(2, 40) * MINUTE, yes), *bank(5 * MINUTE)]
     if persona == "iban_typo":
@@ -139,7 +135,7 @@ def _replies(persona: str, lang: str, rng: random.Random, account: str | None, f
         return [(rng.randint(1, 120) * MINUTE, rng.choice(STOP))]
     if persona == "language_unknown":
         return [(soon, rng.choice(LANGUAGE_WORDS[lang])), (rng.randint(1, 30) * MINUTE, yes),
-                *bank(rng.randint(3, 10) * MINUTE)]
+                *bank(rng.randint(1, 10) * MINUTE)]
     return []  # silent
 
 

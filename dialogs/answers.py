@@ -79,12 +79,18 @@ def received_instant(received_at: dt.datetime | None, now: dt.datetime) -> dt.da
 
 
 def question_sent_at(dialog: Dialog) -> dt.datetime | None:
-    """When the open question was first handed to a channel: the earliest send since the dialog entered its
-    state (None while it is still held or unsent, so nothing can answer it yet)."""
+    """The earliest instant the open question can have left us: of the messages said since the dialog entered
+    its state and handed to a channel (`sent_at`), the first one's decision (`at`), or the end of its
+    quiet-hours hold (`held_until`). None while none has gone, so nothing can answer it yet.
+
+    A lower bound, not `sent_at`: that is written after the gateway took the message (later still when a worker
+    died in between and the timer sent it again), and a reply the citizen wrote after reading the question must
+    never be set aside.
+    """
     turn = dialog.history[-1].get("turn", 0) if dialog.history else 0
-    sent = [from_iso(line["sent_at"]) for line in dialog.transcript[turn:]
-            if line["direction"] == "out" and line.get("sent_at")]
-    return min(sent) if sent else None
+    left = [max(from_iso(line["at"]), from_iso(line.get("held_until") or line["at"]))
+            for line in dialog.transcript[turn:] if line["direction"] == "out" and line.get("sent_at")]
+    return min(left) if left else None
 
 
 def judge(dialog: Dialog | None, *, channel: str, text: str, received: dt.datetime, question: Question | None,

@@ -19,7 +19,8 @@ def at(seconds: float) -> dt.datetime:
 
 
 def dialog(state: str = "awaiting_consent", sent: float | None = 0, dialog_id: str = "d_a") -> Dialog:
-    """A dialog that entered `state` at T0 and sent its question `sent` seconds later (None: not yet)."""
+    """A dialog that entered `state` at T0 and sent its question, held until `sent` seconds later (None: not
+    sent yet)."""
     d = Dialog(dialog_id=dialog_id, event_id="e", service="birth", msisdn="+77011112233", recipient_iin="1",
                subject_iins=[], event_date="2026-11-22", registered_at=iso(T0), created_at=iso(T0), state=state)
     d.transcript.append({"at": iso(T0), "direction": "in", "channel": "sms", "text": "2", "message_id": "m1"})
@@ -28,7 +29,9 @@ def dialog(state: str = "awaiting_consent", sent: float | None = 0, dialog_id: s
     line = {"at": iso(T0), "direction": "out", "channel": "sms", "text": "?", "message_id": "d_a-2",
             "status": "held" if sent is None else "sent"}
     if sent is not None:
-        line["sent_at"] = iso(at(sent))
+        line["sent_at"] = iso(at(sent + 3))  # written once the gateway took it, a little later
+        if sent:
+            line["held_until"] = iso(at(sent))
     d.transcript.append(line)
     return d
 
@@ -95,11 +98,16 @@ def test_a_gateway_clock_ahead_cannot_place_a_message_after_now() -> None:
     assert received_instant(at(3.9), at(10)) == at(3)
 
 
-def test_the_question_was_sent_at_its_first_send_since_the_dialog_entered_its_state() -> None:
+def test_the_question_left_no_earlier_than_its_decision_or_the_end_of_its_hold() -> None:
     d = dialog(sent=7)
-    d.transcript.append({"direction": "out", "channel": "sms", "status": "sent", "sent_at": iso(at(20))})
-    assert question_sent_at(d) == at(7)
+    d.transcript.append({"at": iso(at(5)), "direction": "out", "channel": "sms", "status": "sent",
+                         "sent_at": iso(at(20))})
+    assert question_sent_at(d) == at(5)  # decided at 5 and sent at once: sent_at (20) is only when we knew it
+    assert question_sent_at(dialog(sent=7)) == at(7)  # held until 7
+    assert question_sent_at(dialog(sent=0)) == T0  # decided and sent at T0; sent_at written at 3
     assert question_sent_at(dialog(sent=None)) is None
+    d.transcript.append({"at": iso(at(1)), "direction": "out", "channel": "sms", "status": "failed"})
+    assert question_sent_at(d) == at(5)  # a message that never left is no send
 
 
 def test_a_skew_allowance_moves_the_late_line() -> None:

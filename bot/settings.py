@@ -48,9 +48,10 @@ class Settings:
     # seconds to a minute; a person who means the same key again for the next question is rarely that quick,
     # and an answer set aside is asked again by the reminder. 0 turns the rule off.
     duplicate_window_seconds: int = 120
-    # How far the SMS gateway's clock may run ahead of ours: a reply counts as an answer only when it was
-    # received at least this long after the question was first sent (0: not before it, on the second).
-    reply_clock_skew_seconds: int = 0
+    # How far a gateway's clock may lag ours: a reply is late (no answer to the open question) only when it was
+    # received more than this before the question can have left. 2: stamps are to the second and NTP keeps
+    # servers within milliseconds; a lagging gateway must not cost a citizen the answer they just read and gave.
+    reply_clock_skew_seconds: int = 2
     send_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600)
     submit_retry_seconds: tuple[int, ...] = (60, 300, 900, 3600)
     # An SMS the gateway reports undelivered is sent again after each of these (plus up to 20 % jitter);

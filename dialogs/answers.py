@@ -8,8 +8,8 @@ a citizen"). Three rules, decided here without I/O:
 - **duplicate**: the same normalised text on the same channel as the message last taken from the phone,
   received within the duplicate window of it (a double tap, a resend after a network hiccup), is never an
   answer to the next question — nor, for a bound message, a second answer to the same one;
-- **late**: a message the gateway received before the open question was first sent can at most answer an
-  earlier question, never this one.
+- **late**: a message the gateway received before the open question can have left us (by more than the
+  clocks may disagree) can at most answer an earlier question, never this one.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def judge(dialog: Dialog | None, *, channel: str, text: str, received: dt.dateti
         return Verdict.DUPLICATE
     if dialog is not None:
         sent = question_sent_at(dialog)
-        if sent is None or received < sent + rules.clock_skew:
+        if sent is None or received < sent - rules.clock_skew:
             return Verdict.LATE
     return Verdict.ANSWER
 

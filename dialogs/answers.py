@@ -80,8 +80,9 @@ def received_instant(received_at: dt.datetime | None, now: dt.datetime) -> dt.da
 
 def question_sent_at(dialog: Dialog) -> dt.datetime | None:
     """The earliest instant the open question can have left us: of the messages said since the dialog entered
-    its state and handed to a channel (`sent_at`), the first one's decision (`at`), or the end of its
-    quiet-hours hold (`held_until`). None while none has gone, so nothing can answer it yet.
+    its state that a channel took (`sent_at`) or may have taken (`pending`), the first one's decision (`at`),
+    or the end of its quiet-hours hold (`held_until`). None while none can have gone (held, withdrawn, failed),
+    so nothing can answer it yet.
 
     A lower bound, not `sent_at`: that is written after the gateway took the message (later still when a worker
     died in between and the timer sent it again), and a reply the citizen wrote after reading the question must
@@ -89,8 +90,13 @@ def question_sent_at(dialog: Dialog) -> dt.datetime | None:
     """
     turn = dialog.history[-1].get("turn", 0) if dialog.history else 0
     left = [max(from_iso(line["at"]), from_iso(line.get("held_until") or line["at"]))
-            for line in dialog.transcript[turn:] if line["direction"] == "out" and line.get("sent_at")]
+            for line in dialog.transcript[turn:] if line["direction"] == "out" and _may_have_left(line)]
     return min(left) if left else None
+
+
+def _may_have_left(line: dict[str, Any]) -> bool:
+    """Taken by a channel, or `pending`: being sent, or sent by a worker killed before it could write so."""
+    return bool(line.get("sent_at")) or line.get("status") == "pending"
 
 
 def judge(dialog: Dialog | None, *, channel: str, text: str, received: dt.datetime, question: Question | None,

@@ -95,8 +95,9 @@ def question_sent_at(dialog: Dialog) -> dt.datetime | None:
 
 
 def _may_have_left(line: dict[str, Any]) -> bool:
-    """Taken by a channel, or `pending`: being sent, or sent by a worker killed before it could write so."""
-    return bool(line.get("sent_at")) or line.get("status") == "pending"
+    """Taken by a channel; or `pending` (being sent, or sent by a worker killed before it could write so) or
+    `delivered` (its delivery report came before we wrote `sent_at`)."""
+    return bool(line.get("sent_at")) or line.get("status") in ("pending", "sent", "delivered")
 
 
 def judge(dialog: Dialog | None, *, channel: str, text: str, received: dt.datetime, question: Question | None,

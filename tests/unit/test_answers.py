@@ -110,6 +110,8 @@ def test_the_question_left_no_earlier_than_its_decision_or_the_end_of_its_hold()
     assert question_sent_at(d) == at(5)  # a message that never left is no send
     d.transcript.append({"at": iso(at(2)), "direction": "out", "channel": "sms", "status": "pending"})
     assert question_sent_at(d) == at(2)  # a worker killed after the gateway took it: it may be on the phone
+    d.transcript.append({"at": iso(at(1)), "direction": "out", "channel": "sms", "status": "delivered"})
+    assert question_sent_at(d) == at(1)  # its delivery report came before we wrote sent_at
 
 
 def test_a_gateway_clock_lagging_ours_within_the_allowance_costs_no_answer() -> None:

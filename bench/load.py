@@ -173,7 +173,8 @@ async def replay(driver: Driver, citizens: list[Citizen], *, tick: float, concur
                  deadline: float) -> bool:
     """Play every citizen on the simulated clock, `tick` seconds at a time; False if the deadline stopped it."""
     # The clock stands at the start of a tick while that tick's events and replies are sent (concurrently,
-    # at most `concurrency` at once); a citizen whose next reply falls in the same tick sends it at once.
+    # at most `concurrency` at once); a citizen whose next reply falls in the same tick sends it at once,
+    # unless it repeats the last one (then at the next tick).
     # Then the clock jumps to the next tick that has something to do, firing every timer on the way.
     due: list[tuple[float, int]] = [(c.at, c.index) for c in citizens]
     heapq.heapify(due)
@@ -190,8 +191,11 @@ async def replay(driver: Driver, citizens: list[Citizen], *, tick: float, concur
             if not ok or len(citizen.done) >= len(citizen.replies):
                 return
             at += citizen.replies[len(citizen.done)][0]
-            if at >= end:
-                heapq.heappush(due, (at, citizen.index))
+            # The same key again (the offer's "1", then the account's) waits for the clock to move: sent at
+            # the same instant it would be a copy (DUPLICATE_WINDOW_SECONDS) and set aside, as a double tap is.
+            again = bool(citizen.done) and citizen.replies[len(citizen.done)][1] == citizen.done[-1]
+            if at >= end or again:
+                heapq.heappush(due, (max(at, end), citizen.index))
                 return
 
     last = max((c.at for c in citizens), default=0.0)

@@ -90,6 +90,7 @@ async def backend_duplicate(client: DevClient, msisdn: str) -> str:
                               "children_before": 3,
                               "benefits": [{"service": "birth", "person_iin": child, "state": "applied"}]})
     await client.phone_says(msisdn, "1")
+    await client.advance(3 * 60)  # she reads the account question (a copy of "1" within 2 minutes is set aside)
     await client.phone_says(msisdn, "1")
     await client.advance(2 * HOUR)
     return str(answer["dialog_id"])

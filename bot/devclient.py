@@ -129,7 +129,13 @@ class DevClient:
         return await self.telegram(user_id, "text", {"text": text})
 
     async def telegram_presses(self, user_id: int, data: str) -> tuple[int, Any]:
-        """Tap the inline button carrying `data` on the newest bot message that has buttons."""
+        """Tap the inline button for `data` (`consent:1`, `lang:ru`; the question it is bound to is found on the
+        message) on the newest bot message that has buttons."""
+        with_buttons = [m for m in await self.telegram_messages(user_id) if m["buttons"]]
+        for row in with_buttons[-1]["buttons"] if with_buttons else []:
+            for button in row:
+                if button["data"] == data or button["data"].startswith(data + ":"):
+                    data = button["data"]
         return await self.telegram(user_id, "press", {"data": data})
 
     async def telegram_shares(self, user_id: int, msisdn: str, *, owner: int | None = None) -> tuple[int, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.step import Step
 from bot.store import INBOUND_MEMORY_SECONDS, Store, index_marks
+from dialogs.answers import ACTS, Rules, Taken, Verdict, judge, received_instant, taken_now
 from dialogs.conversation import Context, Conversation
 from dialogs.interpret import interpret
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
@@ -105,12 +107,12 @@ class Engine:
         await self.outbox.run(step)
         await self._release_phone(step.dialog)
 
-    async def take_words(self, message: Inbound) -> bool:
-        """`inbound` for a channel answered in its request (USSD, Telegram): False when it failed and was given
-        to the operators' dead letters at once. A busy phone or Redis down still raise (the gateway repeats)."""
+    async def take_words(self, message: Inbound) -> Verdict | None:
+        """`inbound` for a channel answered in its request (USSD, Telegram): its verdict, or None when it failed
+        and was given to the operators' dead letters at once. A busy phone or Redis down still raise (the
+        gateway repeats)."""
         try:
-            await self.inbound(message)
-            return True
+            return await self.inbound(message)
         except (LockError, RedisError):
             raise
         except Exception as error:
@@ -119,7 +121,7 @@ class Engine:
             log.exception("inbound %s on %s failed: given to the operators at once", message.provider_message_id,
                           message.channel)
             await self.bury(message, f"{type(error).__name__}: {error}"[:500])
-            return False
+            return None
 
     # ---- intake ----------------------------------------------------------------------------------
 
@@ -241,27 +243,80 @@ class Engine:
 
     # ---- replies ----------------------------------------------------------------------------------------
 
-    async def inbound(self, message: Inbound) -> None:
-        """A citizen's message: applied to the one dialog waiting on that phone, or answered politely."""
+    async def inbound(self, message: Inbound) -> Verdict | None:
+        """A citizen's message: applied to the one dialog waiting on that phone, or answered politely.
+
+        Returns what the message was to that dialog (dialogs/answers.py), None when it never reached one (a
+        flood, a message seen before).
+        """
         message_key = f"{message.channel}:{message.provider_message_id}"
         count, new = await self.store.count_inbound(message.msisdn, self.clock.now(), message_key)
         if count > self.settings.inbound_per_minute:
             if new and count == self.settings.inbound_per_minute + 1:
                 await self._acknowledge_flood(message)
-            return  # a flood is acknowledged once and then ignored: it never reaches a dialog
+            return None  # a flood is acknowledged once and then ignored: it never reaches a dialog
         seen_key = self.store.keys.inbound(message.msisdn, message_key)
         async with self.store.phone_lock(message.msisdn):
             # Checked under the lock and marked in the same transaction as the step it caused: a gateway's
             # retry after we stopped half-way is processed again, a retry after we finished is not.
             if await self.store.lookup(seen_key) is not None:
                 log.info("inbound %s seen before; ignored", message.provider_message_id)
-                return
+                return None
             active = await self.store.phone_active(message.msisdn)
             dialog = await self.store.load(active) if active else None
-            if dialog is not None and dialog.awaiting:
-                await self._reply(dialog, message, seen_key)
+            waiting = dialog if dialog is not None and dialog.awaiting else None
+            taken = await self._taken(message.msisdn)
+            verdict = judge(waiting, channel=message.channel, text=message.text, question=message.question,
+                            received=received_instant(message.received_at, self.clock.now()), taken=taken,
+                            rules=self._answer_rules())
+            if waiting is not None:
+                await self._reply(waiting, message, seen_key, verdict, taken)
             else:
-                await self._reply_without_dialog(message, seen_key)
+                await self._reply_without_dialog(message, seen_key, verdict, taken)
+            return verdict
+
+    def _answer_rules(self) -> Rules:
+        return Rules(dt.timedelta(seconds=self.settings.duplicate_window_seconds),
+                     dt.timedelta(seconds=self.settings.reply_clock_skew_seconds))
+
+    async def _taken(self, msisdn: str) -> Taken | None:
+        """The message last taken as an answer from this phone, while the duplicate rule may still need it."""
+        raw = await self.store.lookup(self.store.keys.taken(msisdn))
+        if raw is None or self.settings.duplicate_window_seconds <= 0:
+            return None
+        try:
+            return Taken.from_json(json.loads(raw))
+        except (ValueError, KeyError, TypeError):
+            return None  # written by another version: the rule starts afresh
+
+    def _remember_taken(self, step: Step, message: Inbound, question: str, trigger: str) -> None:
+        """Kept beside the phone, in the step's transaction, so a copy reaching the next dialog is known too."""
+        taken = taken_now(step.dialog, channel=message.channel, text=message.text,
+                          message_id=message.provider_message_id, question=question, trigger=trigger,
+                          received=received_instant(message.received_at, self.clock.now()))
+        keep = max(3600, 2 * self.settings.duplicate_window_seconds)  # the stored instant decides; this only tidies
+        step.extra_keys.append((self.store.keys.taken(message.msisdn), json.dumps(taken.to_json()), keep))
+
+    def _set_aside(self, step: Step, message: Inbound, verdict: Verdict, taken: Taken | None) -> None:
+        """A message that is no answer: on the transcript as what it is (operators see it), nothing else changes.
+
+        A late reply meaning something else than the answer taken to the question it came after (a "2" after
+        a "1") may be the citizen's second thought: it is flagged for an operator.
+        """
+        line = step.dialog.transcript[-1]
+        line["status"] = str(verdict)
+        if message.question is not None:
+            line["question"] = {"dialog_id": message.question.dialog_id, "states": sorted(message.question.states)}
+        log.info("dialog %s: message %s set aside as %s", step.dialog.dialog_id, message.provider_message_id,
+                 verdict)
+        if verdict is Verdict.DUPLICATE and taken is not None:
+            line["duplicate_of"] = taken.message_id
+        if verdict is not Verdict.LATE or taken is None:
+            return
+        meaning, _ = interpret(taken.question, message.text)
+        line["after"] = {"dialog_id": taken.dialog_id, "question": taken.question, "read_as": meaning}
+        if meaning in ACTS and meaning != taken.trigger:
+            step.dialog.flag("late_reply")
 
     async def _acknowledge_flood(self, message: Inbound) -> None:
         """Tell the phone once that it sends too fast, and flag its dialog for an operator."""
@@ -307,21 +362,29 @@ class Engine:
         dialog.transcript.append({"at": iso(self.clock.now()), "direction": "in", "channel": message.channel,
                                   "text": message.text, "message_id": message.provider_message_id})
 
-    async def _reply(self, dialog: Dialog, message: Inbound, seen_key: str) -> None:
+    async def _reply(self, dialog: Dialog, message: Inbound, seen_key: str, verdict: Verdict,
+                     taken: Taken | None) -> None:
         step = self.step(dialog, proactive=False, channel=message.channel)
         step.extra_keys.append((seen_key, dialog.dialog_id, INBOUND_MEMORY_SECONDS))
         self._record_inbound(dialog, message)
+        if verdict is not Verdict.ANSWER:
+            self._set_aside(step, message, verdict, taken)
+            await self.commit(step)
+            return
         dialog.last_channel = message.channel
         if dialog.expires_at and self.clock.now() > from_iso(dialog.expires_at) and self.fire(step, "expire"):
             # The expiry timer had not fired yet; the answer came too late all the same.
             step.conversation.ctx.proactive = False
         else:
+            question = dialog.state
             trigger, kwargs = interpret(dialog.state, message.text)
             self.fire(step, trigger, **kwargs)
+            self._remember_taken(step, message, question, trigger)
             log.info("dialog %s: reply read as %s", dialog.dialog_id, trigger)
         await self.finish(step)
 
-    async def _reply_without_dialog(self, message: Inbound, seen_key: str) -> None:
+    async def _reply_without_dialog(self, message: Inbound, seen_key: str, verdict: Verdict,
+                                    taken: Taken | None) -> None:
         now = self.clock.now()
         last = await self._last_offer(message.msisdn)
         if last is not None and last.state == "opted_out":
@@ -332,7 +395,10 @@ class Engine:
             step = self.step(last, proactive=False, channel=message.channel)
             step.extra_keys.append((seen_key, last.dialog_id, INBOUND_MEMORY_SECONDS))
             self._record_inbound(last, message)
-            if last.state == "expired":
+            if verdict is not Verdict.ANSWER:
+                # A copy of the answer that ended this dialog, or a tap on a closed question: already answered.
+                self._set_aside(step, message, verdict, taken)
+            elif last.state == "expired":
                 if await self.store.once_per_day("lapsed", message.msisdn, almaty_date(now)):
                     step.conversation.say("offer.lapsed")
             elif await self.store.once_per_day("info", message.msisdn, almaty_date(now)):

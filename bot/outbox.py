@@ -112,6 +112,8 @@ class Outbox:
         dialog.outbox.remove(item)
         if line is not None:
             line.update(status="sent", sent_at=iso(self.clock.now()), provider_id=receipt.provider_message_id)
+            if item.get("hold_until"):
+                line["held_until"] = item["hold_until"]  # it could not leave before (dialogs/answers.py)
 
     async def _submit(self, step: Step, item: dict[str, Any]) -> None:
         dialog = step.dialog

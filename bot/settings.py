@@ -84,6 +84,15 @@ class Settings:
     ops_streams_per_process: int = 1000
     ops_stream_recheck_seconds: float = 60.0  # a live stream re-checks its session this often
     metrics_token: str | None = None  # when set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`
+    # A message repeating the one last taken from the phone (same channel, same normalised text) within this
+    # many seconds is a copy, never an answer (dialogs/answers.py). 120: handsets and aggregators resend within
+    # seconds to a minute; a person who means the same key again for the next question is rarely that quick,
+    # and an answer set aside is asked again by the reminder. 0 turns the rule off.
+    duplicate_window_seconds: int = 120
+    # How far a gateway's clock may lag ours: a reply is late (no answer to the open question) only when it was
+    # received more than this before the question can have left. 2: stamps are to the second and NTP keeps
+    # servers within milliseconds; a lagging gateway must not cost a citizen the answer they just read and gave.
+    reply_clock_skew_seconds: int = 2
     send_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600)
     submit_retry_seconds: tuple[int, ...] = (60, 300, 900, 3600)
     # An SMS the gateway reports undelivered is sent again after each of these (plus up to 20 % jitter);
@@ -139,6 +148,7 @@ class Settings:
             "ops_session_idle_seconds", "ops_session_max_seconds", "ops_auth_free_failures",
             "ops_auth_free_failures_per_address", "ops_reveals_per_hour", "ops_streams_per_operator",
             "ops_streams_per_process",
+            "duplicate_window_seconds", "reply_clock_skew_seconds",
         ):
             if name.upper() in env:
                 values[name] = int(env[name.upper()])

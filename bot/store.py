@@ -96,6 +96,10 @@ class Keys:
     def inbound_rate(self, msisdn: str, minute: str) -> str:
         return f"{self._phone(msisdn)}:rate:{minute}"
 
+    def taken(self, msisdn: str) -> str:
+        """The message last taken as an answer from this phone (dialogs/answers.py: the duplicate rule)."""
+        return f"{self._phone(msisdn)}:taken"
+
     def inbound(self, msisdn: str, message_key: str) -> str:
         """An inbound message seen (`channel:provider id`): in the phone's slot, so it is marked in the step."""
         return f"{self._phone(msisdn)}:in:{message_key}"

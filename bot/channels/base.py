@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from dialogs.answers import Question
+
 
 @dataclass(frozen=True)
 class Inbound:
@@ -18,6 +20,7 @@ class Inbound:
     text: str
     provider_message_id: str
     received_at: dt.datetime | None = None
+    question: Question | None = None  # the question it was typed or tapped on, when the channel knows
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ from bot.http.common import SETTINGS, errors, parse_json, read_body, unauthorize
 from bot.i18n import LANGUAGES, Translator
 from bot.settings import Settings
 from bot.store import Store
-from dialogs.model import Dialog
+from dialogs.answers import Verdict
+from dialogs.model import Dialog, dialog_id_of
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -151,6 +152,9 @@ class TelegramChannel:
 
     async def _on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat and update.effective_user:
+            if await self._store.telegram_msisdn(update.effective_user.id) is None \
+                    and await self._unbound_flood(update.effective_user.id, update.update_id):
+                return
             await self._ask_for_contact(update.effective_chat.id, "telegram.share_phone",
                                         _language_of(update.effective_user))
 
@@ -159,6 +163,8 @@ class TelegramChannel:
         if message is None or message.contact is None or user is None:
             return
         lang = _language_of(user)
+        if await self._store.telegram_msisdn(user.id) is None and await self._unbound_flood(user.id, update.update_id):
+            return
         if message.contact.user_id != user.id:
             # Anyone can send someone else's contact card; only one's own proves the phone is theirs.
             await self._ask_for_contact(message.chat_id, "telegram.contact_foreign", lang)
@@ -179,7 +185,8 @@ class TelegramChannel:
             return
         msisdn = await self._store.telegram_msisdn(user.id)
         if msisdn is None:
-            await self._ask_for_contact(message.chat_id, "telegram.not_bound", _language_of(user))
+            if not await self._unbound_flood(user.id, update.update_id):
+                await self._ask_for_contact(message.chat_id, "telegram.not_bound", _language_of(user))
             return
         await self._engine().take_words(Inbound(self.name, msisdn, message.text[:2000], f"tg:{update.update_id}",
                                              message.date))
@@ -191,21 +198,38 @@ class TelegramChannel:
         msisdn = await self._store.telegram_msisdn(user.id)
         if msisdn is None:
             await query.answer()
-            if chat is not None:
+            if chat is not None and not await self._unbound_flood(user.id, update.update_id):
                 await self._ask_for_contact(chat.id, "telegram.not_bound", _language_of(user))
             return
-        data = query.data or ""
         # One tap at a time per phone here, so that a double tap is checked after the first has landed.
         lock = self._tap_locks.setdefault(msisdn, asyncio.Lock())
         async with lock:
             dialog = await self._waiting_dialog(msisdn)
-            reply = tapped(data, dialog.state if dialog else None)
-            if reply is None:
-                language = dialog.language if dialog else _language_of(user)
+            language = dialog.language if dialog else _language_of(user)
+            button = tapped(query.data or "")
+            if button is None or dialog is None or dialog.dialog_id != button[1].dialog_id \
+                    or dialog.state not in button[1].states:
+                # An earlier question's button, a finished dialog's, or another dialog's of this phone.
+                log.info("telegram: a tap from %s on a closed question; nothing changed", mask_msisdn(msisdn))
                 await query.answer(self._text("telegram.stale_button", language))
                 return
-            await self._engine().take_words(Inbound(self.name, msisdn, reply, f"tg:{update.update_id}"))
+            reply, question = button
+            verdict = await self._engine().take_words(Inbound(self.name, msisdn, reply, f"tg:{update.update_id}",
+                                                              question=question))
+            if verdict in (Verdict.CLOSED, Verdict.DUPLICATE):  # the question moved on meanwhile, elsewhere
+                await query.answer(self._text("telegram.stale_button", language))
+                return
             await query.answer()  # after the answer is taken: a failure here makes Telegram redeliver, deduplicated
+
+    async def _unbound_flood(self, user_id: int, update_id: int) -> bool:
+        """A user bound to no phone is rate-limited like a phone (INBOUND_PER_MINUTE): past it, no answer."""
+        engine = self._engine()
+        count, _ = await self._store.count_inbound(f"telegram-user-{user_id}", engine.clock.now(),
+                                                   f"telegram:{update_id}")
+        if count > engine.settings.inbound_per_minute:
+            log.warning("telegram: an unbound user sends too fast; update %s not answered", update_id)
+            return True
+        return False
 
     async def _waiting_dialog(self, msisdn: str) -> Dialog | None:
         active = await self._store.phone_active(msisdn)
@@ -220,7 +244,8 @@ class TelegramChannel:
             raise SendError(SendFailure.BAD_CONFIG, "no Telegram chat is bound to this phone")
         await self._ready()
         try:
-            markup = self._buttons.for_message(message.msg_id, message.language or "kk")
+            markup = self._buttons.for_message(message.msg_id, message.language or "kk",
+                                               dialog_id_of(message.client_id))
             sent = await self.application.bot.send_message(chat_id, message.text, reply_markup=markup)
         except TelegramError as error:
             raise SendError(failure_for(error), type(error).__name__) from error  # its text may name the token

@@ -21,6 +21,7 @@ from bot.channels.ussd import Screen, Shown, UssdChannel, UssdRequest
 from bot.domain.masking import mask_msisdn
 from bot.http.common import CLOCK, ENGINE, SETTINGS, STORE, errors, read_body
 from bot.http.gateway_auth import GATEWAYS, refused
+from dialogs.answers import Question
 from dialogs.model import Dialog, from_iso, iso
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,12 @@ class Session:
         """Remember which question of which dialog the session stands at."""
         self.dialog_id, self.dialog_state, self.language = dialog.dialog_id, dialog.state, dialog.language
 
+    def shown(self) -> Question | None:
+        """The question of the dialog the last screen showed: what an input typed on it answers."""
+        if self.dialog_id is None or self.dialog_state is None:
+            return None
+        return Question(self.dialog_id, frozenset({self.dialog_state}))
+
     def stands_at(self, dialog: Dialog) -> bool:
         """The dialog still waits for the answer to the screen this session last showed."""
         return (self.dialog_id, self.dialog_state, self.language) == (dialog.dialog_id, dialog.state,
@@ -119,8 +126,11 @@ class UssdTurn:
             if first > previous.seen:
                 log.warning("USSD %s: %d inputs in one post; only the last %d taken", mask_msisdn(self.msisdn),
                             len(inputs) - previous.seen, len(inputs) - first)
+            # Every input of this post was typed on the screen shown before it: only the first can have read
+            # it; a further one (a double input) meets a question already answered and is set aside.
+            shown = previous.shown()
             for n in range(first, len(inputs)):
-                screen = await self._take(session, n, inputs[n])
+                screen = await self._take(session, n, inputs[n], shown)
                 if not screen.open:
                     break
         else:
@@ -148,12 +158,13 @@ class UssdTurn:
         recent = bool(previous.at) and self.clock.now() - from_iso(previous.at) <= RESUME_WITHIN
         return previous.open and previous.question is not None and recent and previous.stands_at(dialog)
 
-    async def _take(self, session: Session, n: int, answer: str) -> Screen:
+    async def _take(self, session: Session, n: int, answer: str, shown: Question | None) -> Screen:
         if session.resuming:
             return await self._resume(session, answer)
         before = await self.store.phone_active(self.msisdn)
         # Unique per input and the same when the gateway repeats a post: the engine applies it once.
-        await self.engine.take_words(Inbound("ussd", self.msisdn, answer, f"{session.session_id}:{n + 1}"))
+        await self.engine.take_words(Inbound("ussd", self.msisdn, answer, f"{session.session_id}:{n + 1}",
+                                             question=shown))
         dialog = await self.store.load(before) if before else None
         return await self._shown(session, dialog)
 

@@ -12,7 +12,8 @@ from dialogs.model import ATTENTION, SERVICES
 DOMAIN = "console"
 DEFAULT_LANGUAGE = "ru"
 FLAGS = tuple(mark for marks in ATTENTION.values() for mark in marks if mark != "undeliverable")
-DELIVERY = ("pending", "held", "sent", "delivered", "failed", "undeliverable", "withdrawn")
+DELIVERY = ("pending", "held", "sent", "delivered", "failed", "undeliverable", "withdrawn",
+            "duplicate", "late", "closed")  # the last three: a citizen's message that answered nothing (answers.py)
 OPERATOR_ACTIONS = ("resend", "close", "resolve", "note", "reveal")
 
 _STATIC = (

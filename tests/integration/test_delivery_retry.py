@@ -272,8 +272,9 @@ async def test_after_consent_a_lost_account_question_keeps_the_dialog_waiting_an
 
 async def _submitted(running: Running) -> str:
     _, answer, _ = await birth(running.client, msisdn=PHONE)
-    for reply in ("1", "1"):
-        assert await running.client.phone_says(PHONE, reply) == 202
+    assert await running.client.phone_says(PHONE, "1") == 202
+    await running.client.advance(121)  # the account question read: a copy of "1" before that would be set aside
+    assert await running.client.phone_says(PHONE, "1") == 202
     assert (await running.client.dialog(answer["dialog_id"]))["status"] == "submitted"
     return str(answer["dialog_id"])
 

@@ -43,6 +43,7 @@ PHONE = "+77011112233"
 MONDAY = dt.date(2026, 11, 23)
 HALYK_MASKED = "KZ** **** **** **** 2345"
 HELP_LINES = ("1414", "8 800 080 7777")
+READING_SECONDS = Settings().duplicate_window_seconds + 1  # a person who reads the question before answering
 RATES = load_rates(DEFAULT_RATES_PATH)
 
 
@@ -96,6 +97,13 @@ async def say(client: DevClient, text: str, msisdn: str = PHONE) -> None:
     assert await client.phone_says(msisdn, text) == 202
 
 
+async def say_after_reading(client: DevClient, text: str, msisdn: str = PHONE) -> None:
+    """Answer the next question with the key just sent to the last one: a person reads it first, and a copy
+    within DUPLICATE_WINDOW_SECONDS would be set aside (dialogs/answers.py)."""
+    await client.advance(READING_SECONDS)
+    await say(client, text, msisdn)
+
+
 async def post_decision(running: Running, payload: dict[str, Any] | bytes) -> tuple[int, Any]:
     """Post a decision callback as the backend would, signed now with BACKEND_SECRET."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -119,7 +127,7 @@ async def submit_birth(client: DevClient, *, language: str = "kk", parent_iin: s
     status, answer, _ = await birth(client, msisdn=msisdn, parent_iin=parent_iin, language=language, **kwargs)
     assert status == 202 and answer["status"] == "awaiting_consent", answer
     await say(client, "1", msisdn)
-    await say(client, "1", msisdn)
+    await say_after_reading(client, "1", msisdn)
     dialog = await client.dialog(answer["dialog_id"])
     assert dialog["status"] == "submitted" and dialog["application"] is not None, dialog["status"]
     return dialog
@@ -239,7 +247,7 @@ async def test_consent_at_0030_dates_the_application_by_the_local_day_and_stores
     messages = await inbox(client)
     assert messages[-1]["text"] == bank_confirm(day(1))  # answered at once, in the night
     assert arrived_at(messages[-1]) == local(day(1), 0, 30)
-    await say(client, "1")
+    await say_after_reading(client, "1")
     dialog = await client.dialog(answer["dialog_id"])
     assert dialog["application"]["decision_due"] == add_working_days(day(1), 7).isoformat() == "2026-12-03"
     assert dialog["consent"]["application_date"] == "2026-11-24"
@@ -301,7 +309,7 @@ async def test_reply_at_23_is_answered_at_once_and_a_night_decision_waits_for_09
     await say(client, "1")
     messages = await inbox(client)
     assert messages[-1]["text"] == bank_confirm(day(0)) and arrived_at(messages[-1]) == local(day(0), 23)
-    await move_to(client, local(day(0), 23, 1))
+    await move_to(client, local(day(0), 23, 3))  # read the account question (a copy within 2 min is set aside)
     await say(client, "1")
     dialog = await client.dialog(answer["dialog_id"])
     application = dialog["application"]
@@ -311,7 +319,7 @@ async def test_reply_at_23_is_answered_at_once_and_a_night_decision_waits_for_09
                        application_date=day(0), decision_due=dt.date(2026, 12, 3))
     assert (await texts(client, PHONE))[-1] == submitted
 
-    await move_to(client, local(day(1), 8, 59, 59))  # the backend decided at 00:01
+    await move_to(client, local(day(1), 8, 59, 59))  # the backend decided at 00:03
     dialog = await client.dialog(answer["dialog_id"])
     assert dialog["status"] == "assigned"
     assert (await texts(client, PHONE))[-1] == submitted  # the result is held through the night
@@ -431,7 +439,7 @@ async def test_second_dialog_waits_and_replies_never_reach_the_wrong_dialog(runn
     assert a["status"] == "awaiting_bank_account"
     first_consent = a["consent"]
 
-    await say(client, "1")  # confirms the first one's account: it is submitted, the phone is free
+    await say_after_reading(client, "1")  # confirms the first one's account: it is submitted, the phone is free
     a = await client.dialog(first["dialog_id"])
     assert a["status"] == "submitted" and a["bank_account"]["source"] == "on_record"
     assert (await texts(client, PHONE))[-1] == consent_ask(second.service)
@@ -457,7 +465,7 @@ class Leave:
 
 async def _confirm(running: Running, first: dict[str, Any]) -> None:
     await say(running.client, "1")
-    await say(running.client, "1")
+    await say_after_reading(running.client, "1")
 
 
 async def _decline(running: Running, first: dict[str, Any]) -> None:
@@ -502,7 +510,7 @@ async def test_the_queued_dialog_starts_when_the_first_stops_waiting(running: Ru
     assert b["status"] == "awaiting_consent" and len(b["transcript"]) == 1
     replies_before = [e for e in a["transcript"] if e["direction"] == "in"]
 
-    await say(client, "1")  # for the second dialog only
+    await say_after_reading(client, "1")  # for the second dialog only
     b = await client.dialog(second["dialog_id"])
     assert b["status"] == "awaiting_bank_account" and b["consent"] is not None
     after = await client.dialog(first["dialog_id"])
@@ -624,7 +632,7 @@ async def test_backend_refuses_a_benefit_claimed_elsewhere_after_the_offer(runni
                                      "benefits": [{"service": "birth", "person_iin": child,
                                                    "state": "assigned"}]}) == 201
     await say(client, "1")
-    await say(client, "1")
+    await say_after_reading(client, "1")
     await client.advance(3600)
     await _assert_refused_duplicate(running, answer["dialog_id"])
 
@@ -643,8 +651,8 @@ async def test_backend_refuses_a_second_application_for_the_same_child(running: 
     # corrected event for the same child starts a new dialog and a second application.
     status, again, _ = await birth(client, msisdn=PHONE, language="kk", child_iins=[child])
     assert status == 202 and again["status"] == "awaiting_consent"
-    await say(client, "1")
-    await say(client, "1")
+    await say_after_reading(client, "1")
+    await say_after_reading(client, "1")
     second = await client.dialog(again["dialog_id"])
     assert second["status"] == "submitted"
     await client.advance(2 * 3600)  # the backend assigns the first application, refuses the second
@@ -827,7 +835,7 @@ async def test_each_service_end_to_end(running: Running, case: ServiceCase) -> N
     assert status == 202 and answer["service"] == case.service and answer["status"] == "awaiting_consent"
     assert await texts(client, PHONE) == [consent_ask(case.service, "ru")]
     await say(client, "1")
-    await say(client, "1" if case.has_account else VALID_IBAN)
+    await say_after_reading(client, "1" if case.has_account else VALID_IBAN)
     dialog = await client.dialog(answer["dialog_id"])
     assert dialog["status"] == "submitted"
     assert dialog["bank_account"]["source"] == ("on_record" if case.has_account else "typed")
@@ -863,7 +871,7 @@ async def test_twins_for_a_mother_of_three_one_dialog_one_application_4th_and_5t
     assert await texts(client, PHONE) == [render("consent.ask.birth.twins", "kk", event_date=day(0), hours="72")]
     twins = [c["iin"] for c in event["children"]]
     await say(client, "1")
-    await say(client, "1")
+    await say_after_reading(client, "1")
     await client.advance(3600)
     code, listed = await client.dialogs(msisdn=PHONE)
     assert code == 200 and [d["dialog_id"] for d in listed["dialogs"]] == [answer["dialog_id"]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -34,8 +35,8 @@ def inbound_lines(dialog: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 async def gateway_posts(running: Running, body: dict[str, Any]) -> None:
     """The SMS aggregator posts a citizen's message itself (to choose its `received_at`)."""
-    async with running.client.session.post(f"{running.system.url}/v1/inbound/sms", json=body) as resp:
-        assert resp.status == 200, await resp.text()
+    status, answer = await running.client.post_sms(body)
+    assert status == 200, answer
 
 
 # ---- SMS: one phone sends the same text twice ------------------------------------------------------------------
@@ -202,9 +203,9 @@ async def test_a_copy_after_the_last_dialog_ended_gets_no_information_sms(runnin
 
 async def ussd_post(running: Running, session_id: str, text: str) -> str:
     body = {"sessionId": session_id, "serviceCode": "*1414#", "phoneNumber": PHONE, "text": text}
-    async with running.client.session.post(f"{running.system.url}/v1/ussd", data=body) as resp:
-        assert resp.status == 200
-        return await resp.text()
+    status, text = await running.client.post_ussd(urlencode(body).encode())
+    assert status == 200, text
+    return text
 
 
 async def test_ussd_a_double_input_in_one_post_answers_one_question(running: Running) -> None:

@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ledger_sub.add_parser("trim", parents=[where],
                           help="drop records older than LEDGER_RETENTION_DAYS (the rest still verifies)")
     args = parser.parse_args(argv)
-    setup_logging(os.environ.get("LOG_LEVEL", "WARNING" if args.command in ("demo", "logs") else "INFO"))
+    setup_logging(os.environ.get("LOG_LEVEL", "WARNING" if args.command in ("demo", "logs", "ledger") else "INFO"))
     if args.command == "dev":
         asyncio.run(_dev(args.port, args.clock_start))
     elif args.command == "serve":

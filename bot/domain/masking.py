@@ -151,11 +151,17 @@ _QUERY_PARAM = re.compile(r"(?<=[?&;])([A-Za-z0-9_.\-\[\]]{1,64})=([^&;\s\"'#]*)
 _PERSONAL_PARAMS = frozenset({"search", "msisdn", "phone", "iin", "iban", "q"})
 
 
+# What the masks above leave (a phone's, an IIN's, an IBAN's): masking a line twice must not hide it further.
+_MASKED = re.compile(r"[+ ]?\d{0,5}\*{3,}\d{0,4}|KZ\*\*(?: ?\*{4}){3} ?[0-9A-Z]{4}")
+
+
 def _mask_query_value(match: re.Match[str]) -> str:
     name, value = match.group(1), match.group(2)
     text = unquote_plus(value, errors="replace")
     masked = scrub(text)
     if masked == text:
+        if _MASKED.fullmatch(text):
+            return match.group()
         if name.lower() not in _PERSONAL_PARAMS or not any(c.isdigit() for c in text):
             return match.group()
         masked = "*" * min(len(text), 12)  # digits we cannot place: hidden whole

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.domain.masking import scrub
 from bot.http.common import SETTINGS, errors, unauthorized
+from bot.http.gateway_auth import GATEWAYS, source_address
 from bot.logs import CONTROLS
 from bot.ops.sessions import OperatorState
 from bot.ops.texts import language
@@ -65,8 +66,10 @@ def secure(request: web.Request) -> bool:
 
 
 def client_address(request: web.Request) -> str:
-    """The address failures are counted against (the peer; a proxy's own address when behind one)."""
-    return request.remote or "unknown"
+    """The address failures are counted against: the peer, or behind a proxy in TRUSTED_PROXIES the address that
+    proxy saw (the gateways' rule, bot/http/gateway_auth.py), so one office's failures do not throttle another's."""
+    address = source_address(request, request.app[GATEWAYS].trusted_proxies)
+    return str(address) if address is not None else request.remote or "unknown"
 
 
 def set_session(request: web.Request, response: web.StreamResponse, session_id: str) -> None:

@@ -178,3 +178,22 @@ async def test_each_further_failure_doubles_the_wait_up_to_the_cap() -> None:
     assert await state.wait_seconds("10.0.0.1", "Mallory") == 0
     await state.succeeded("10.0.0.1", "Mallory")
     assert await state.failed("10.0.0.1", "Mallory") == 0  # a right token started the count afresh
+
+
+async def test_behind_a_trusted_proxy_failures_count_against_the_address_it_saw() -> None:
+    """One office guessing cannot lock out another behind the same proxy; a spoofed header without one changes
+    nothing (the peer is counted)."""
+    async with system(ops_auth_free_failures=100, ops_auth_free_failures_per_address=2, ops_auth_backoff_seconds=30,
+                      trusted_proxies=("127.0.0.1",)) as running:
+        def via(office: str, token: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}", "X-Operator": "Mallory", "X-Forwarded-For": office}
+
+        statuses = [(await _call(running, "GET", "/ops/api/counters", via("192.0.2.10", WRONG)))[0] for _ in range(3)]
+        assert statuses == [401, 401, 429]
+        assert (await _call(running, "GET", "/ops/api/counters", via("192.0.2.10", TOKEN)))[0] == 429
+        assert (await _call(running, "GET", "/ops/api/counters", via("192.0.2.20", TOKEN)))[0] == 200
+    async with system(ops_auth_free_failures=100, ops_auth_free_failures_per_address=2,
+                      ops_auth_backoff_seconds=30) as running:  # no trusted proxy: X-Forwarded-For is anyone's
+        for office in ("192.0.2.10", "192.0.2.11", "192.0.2.12"):
+            status = (await _call(running, "GET", "/ops/api/counters", via(office, WRONG)))[0]
+        assert status == 429  # all three counted against the one peer

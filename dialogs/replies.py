@@ -279,7 +279,11 @@ def read_reply(text: str) -> Word:
     """Say what a reply SMS states; anything that is not plainly one answer is UNCLEAR."""
     word = _read_as_typed(text)
     if word is Word.UNCLEAR:  # say nothing as typed: perhaps Russian typed in the Latin layout
-        for retyped in from_latin_layout(text):
+        retypings = from_latin_layout(text)
+        if retypings and _QUESTION.search(retypings[0]):
+            # "lf&" is "да?" on a Russian keyboard: read only with its "?", never as the "&" it was typed as.
+            retypings = retypings[:1]
+        for retyped in retypings:
             again = _read_as_typed(retyped)
             if again is not Word.UNCLEAR:
                 return again

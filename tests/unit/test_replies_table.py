@@ -155,6 +155,9 @@ TABLES: dict[str, list[Case]] = {
     "2021 Kazakh Latin and Latin letters": cases("Latin", LATIN_2021, "agree"),
     "thanks and endearments after a yes": cases("thanks after yes", THANKS_AFTER_YES, "agree"),
     "Russian on a Latin keyboard": cases("layout", LAYOUT, "agree"),
+    # "&" is the "?" key of a Russian keyboard: "lf&" is "да?", a question, never consent or refusal.
+    "a question on a Latin keyboard": cases("layout question", ["lf&", "Lf&", "cjukfcty&", "Ytn&", "ytn&",
+                                                                "lf cjukfcyf&"], "unclear"),
     "short refusals, kk": cases("kk no", KK_NO, "decline"),
     "short refusals, ru": cases("ru no", RU_NO, "decline"),
     "refusal button labels typed back": cases("button no", BUTTON_NO, "decline"),

@@ -49,7 +49,9 @@ Denied = Callable[[web.Request, str], web.StreamResponse]
 def clean_name(text: str | None) -> str | None:
     """An operator's name as the log keeps it: one line, at most 64 characters, no personal data, no control or
     bidi characters (they would forge log lines or reorder them on screen); None if empty."""
-    name = scrub(CONTROLS.sub("", re.sub(r"\s+", " ", text or "")).strip())[:MAX_NAME]
+    # A header's bytes that are not UTF-8 arrive as lone surrogates: replaced, so the name can be stored and shown.
+    text = (text or "").encode("utf-8", "replace").decode("utf-8")
+    name = scrub(CONTROLS.sub("", re.sub(r"\s+", " ", text)).strip())[:MAX_NAME]
     return name or None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -9,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from yarl import URL
 
 from bot.http.common import STORE
 from bot.logs import escape_controls, masked_handler
@@ -131,3 +133,23 @@ async def test_operator_notes_reach_the_tail_escaped(real: Running, dialog_id: s
     await tail(store, LogFilter(dialog_id=dialog_id), lines.append, as_json=True)
     assert lines and not any(RAW.search(line) for line in lines)
     assert any(escape_controls(HOSTILE) in line for line in lines)  # shown, as an escape, not acted on
+
+
+@pytest.mark.parametrize("action", ["note", "reveal"])
+async def test_an_operator_name_that_is_not_utf8_is_taken_not_a_500(real: Running, dialog_id: str,
+                                                                   action: str) -> None:
+    """aiohttp keeps a header's undecodable bytes as lone surrogates; the name must still store and log."""
+    url = URL(real.system.url)
+    body = json.dumps({"text": "checked"}).encode()
+    request = (f"POST /ops/api/dialogs/{dialog_id}/{action} HTTP/1.1\r\nHost: {url.host}\r\n"
+               f"Authorization: Bearer dev-operator\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\nConnection: close\r\n").encode()
+    request += b"X-Operator: Ai\xffgul\r\n\r\n" + body
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    writer.write(request)
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    assert status_line.split()[1] in (b"200", b"201"), status_line
+    log = await real.system.runner.app[STORE].dialog_log(dialog_id)
+    assert any(record.get("operator") == "Ai?gul" for record in log)

@@ -82,7 +82,8 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         queue = app[JOBS] = JobQueue(client, store.keys, clock, wait_seconds=settings.job_wait_seconds)
 
         async def bury(message: Inbound, error: str) -> None:
-            await queue.bury("inbound", work.inbound_payload(message), error, at=work_clock.now())
+            now = work_clock.now()
+            await queue.bury("inbound", work.inbound_payload(message, at=now), error, at=now)
 
         engine.bury = bury
         timers = TimerFeed(store, queue, settings.timer_lease_seconds)

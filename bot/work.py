@@ -10,6 +10,7 @@ from bot.channels.base import DeliveryReport, Inbound
 from bot.engine import Engine, NewEvent
 from bot.jobs import Handler, JobFailed, JobQueue
 from bot.store import Store
+from dialogs.answers import Question
 from dialogs.model import Dialog, from_iso, iso
 
 
@@ -18,10 +19,24 @@ def event_payload(event: NewEvent, dialog_id: str) -> dict[str, Any]:
             "dialog_id": dialog_id}
 
 
-def inbound_payload(message: Inbound) -> dict[str, Any]:
+def inbound_payload(message: Inbound, at: dt.datetime | None = None) -> dict[str, Any]:
+    """A citizen's message as a job: with the question it was tapped or typed on, so a replay (an operator's, of a
+    dead letter) is judged as the message was (dialogs/answers.py), never as a bare "1" for whatever is open then;
+    `at` stands for `received_at` when the channel gave none (the instant it failed)."""
+    received = message.received_at or at
+    question = message.question
     return {"channel": message.channel, "msisdn": message.msisdn, "text": message.text,
             "provider_message_id": message.provider_message_id,
-            "received_at": iso(message.received_at) if message.received_at else None}
+            "received_at": iso(received) if received else None,
+            "question": {"dialog_id": question.dialog_id, "states": sorted(question.states)} if question else None}
+
+
+def inbound_message(p: dict[str, Any]) -> Inbound:
+    """The message `inbound_payload` made into a job."""
+    received, question = p.get("received_at"), p.get("question")
+    return Inbound(p["channel"], p["msisdn"], p["text"], p["provider_message_id"],
+                   from_iso(received) if received else None,
+                   Question(question["dialog_id"], frozenset(question["states"])) if question else None)
 
 
 def report_payload(report: DeliveryReport) -> dict[str, Any]:
@@ -51,9 +66,7 @@ def handlers(engine: Engine) -> dict[str, Handler]:
         return _answer(dialog, outcome=outcome)
 
     async def inbound(p: dict[str, Any]) -> dict[str, Any]:
-        received = p.get("received_at")
-        await engine.inbound(Inbound(p["channel"], p["msisdn"], p["text"], p["provider_message_id"],
-                                     from_iso(received) if received else None))
+        await engine.inbound(inbound_message(p))
         return {}
 
     async def report(p: dict[str, Any]) -> dict[str, Any]:

@@ -364,3 +364,27 @@ async def test_a_failing_answer_on_ussd_or_telegram_goes_to_operators_at_once(ru
     await _replay_only_letter(running, channel)
     dialog = await client.dialog(answer["dialog_id"])
     assert dialog["consent"]["application_date"] == TODAY and dialog["consent"]["channel"] == channel
+
+
+async def test_a_replayed_tap_still_answers_only_its_own_question(running: Running) -> None:
+    """A consent tap that failed waits for an operator; meanwhile the citizen agrees by SMS. Replayed, the tap is
+    the consent button it was, on a question now closed: it never confirms the account shown since."""
+    client = running.client
+    engine = _engine(running)
+    _, answer, _ = await birth(client, msisdn=PHONE)
+    await client.telegram_start(501)
+    assert (await client.telegram_shares(501, PHONE))[0] == 200
+
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("a bug nobody foresaw")
+
+    real = engine._reply
+    engine._reply = broken  # type: ignore[method-assign]
+    assert (await client.telegram_presses(501, "consent:1"))[0] == 200
+    engine._reply = real  # type: ignore[method-assign]
+    assert await client.phone_says(PHONE, "иә") == 202
+    assert (await client.dialog(answer["dialog_id"]))["status"] == "awaiting_bank_account"
+    await _replay_only_letter(running, "telegram")
+    dialog = await client.dialog(answer["dialog_id"])
+    assert dialog["status"] == "awaiting_bank_account" and dialog["bank_account"]["source"] == "on_record"
+    assert dialog["transcript"][-1]["status"] == "closed"

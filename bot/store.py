@@ -528,11 +528,13 @@ class Store:
         if not seqs:
             return []
         _, base = await self.ledger_head()
+        kept = [seq for seq in seqs if seq > base.seq]  # trimmed ones are gone (a negative index counts from the end)
         async with self.redis.pipeline(transaction=False) as pipe:
-            for seq in seqs:
+            for seq in kept:
                 pipe.lindex(self.keys.ledger("records"), seq - base.seq - 1)
             found = await pipe.execute()
-        return [json.loads(raw) for raw in found if raw is not None]
+        records = [json.loads(raw) for raw in found if raw is not None]
+        return [r for r in records if r.get("dialog_id") == dialog_id]  # never another dialog's, whatever the index
 
     def _copies(self, pipe: Any, log: list[dict[str, Any]], lookups: list[tuple[str, str, int | None]]) -> None:
         for key, value, keep_seconds in lookups:

@@ -175,3 +175,4 @@ async def test_trim_keeps_a_chain_that_verifies(running: Running) -> None:
     head, base = await store.ledger_head()
     assert base == Head(1, first["hash"]) and verify(await store.ledger_lines(), head, base) == (2, [])
     assert [r["seq"] for r in await store.dialog_ledger(third["dialog_id"])] == [3]
+    assert await store.dialog_ledger(first["dialog_id"]) == []  # trimmed: gone, never another dialog's record

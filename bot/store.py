@@ -193,6 +193,9 @@ class Keys:
 
 
 # Inbound message ids are remembered for a week: long enough for any gateway's retries.
+# A Redis stream entry id as it may come from outside (a URL, Last-Event-ID): each part below 2**64, or Redis
+# refuses it with an error that would read as an outage.
+STREAM_ID = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")
 INBOUND_MEMORY_SECONDS = 7 * 86400
 
 

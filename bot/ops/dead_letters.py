@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from aiohttp import web
@@ -11,9 +10,9 @@ from aiohttp import web
 from bot.http.common import JOBS, errors
 from bot.jobs import JobFailed
 from bot.ops.auth import Operator, csrf_ok
+from bot.store import STREAM_ID
 
 log = logging.getLogger("bot.ops")
-_ENTRY_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 
 
 async def api_list(request: web.Request, op: Operator) -> web.StreamResponse:
@@ -27,7 +26,7 @@ async def _replay(request: web.Request, op: Operator) -> dict[str, Any] | None:
     Raises JobFailed when it fails again (it is then tried again and may come back as a dead letter).
     """
     entry_id = request.match_info["entry_id"]
-    if not _ENTRY_ID.fullmatch(entry_id):
+    if not STREAM_ID.fullmatch(entry_id):
         return None
     log.warning("operator %s replays dead letter %s", op.name, entry_id)
     return await request.app[JOBS].replay(entry_id)

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,14 +21,13 @@ from redis.exceptions import RedisError
 
 from bot.http.common import SETTINGS, STORE, errors
 from bot.ops.auth import OPERATORS, Operator
-from bot.store import Store
+from bot.store import STREAM_ID, Store
 
 log = logging.getLogger("bot.ops")
 BLOCK_MS = 15_000  # a keep-alive comment at least this often: proxies keep the stream open, gone clients show
 RETRY_SECONDS = 2.0  # the reader's pause after Redis failed
 START_SECONDS = 10.0  # how long a new stream waits for the reader to find its place in the feed
 QUEUE_BATCHES = 256  # a stream this far behind is closed (its browser reconnects from its Last-Event-ID)
-_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 FIELDS = ("dialog_id", "type", "status", "to", "at")  # enough to know what to refresh; nothing personal
 Batch = list[tuple[str, dict[str, Any]]]
 
@@ -160,7 +158,7 @@ async def events(request: web.Request, op: Operator) -> web.StreamResponse:
     listener = Listener(op.name, op.session)
     try:
         position = await hub.join(listener)
-        if not _STREAM_ID.fullmatch(after) or _order(after) > _order(position):
+        if not STREAM_ID.fullmatch(after) or _order(after) > _order(position):
             after = position
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                                "X-Accel-Buffering": "no"})

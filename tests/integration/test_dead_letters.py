@@ -72,5 +72,6 @@ async def test_failing_work_is_dead_lettered_shown_masked_and_replayed(quick: Ru
     assert (await _get(quick, "/ops/api/dead-letters"))["dead_letters"] == []
     assert await _replay(quick, letter["id"]) == 404
     assert await _replay(quick, "not-an-id") == 404
+    assert await _replay(quick, "9" * 20 + "-" + "9" * 20) == 404  # past 2**64: not an id, not an outage
     await quick.client.advance(3600)
     assert len(await texts(quick.client, PHONE)) == 1  # nothing sent twice

@@ -24,7 +24,7 @@ from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.step import Step
 from bot.store import INBOUND_MEMORY_SECONDS, Store, index_marks
-from dialogs.answers import ACTS, Rules, Taken, Verdict, judge, received_instant, taken_now
+from dialogs.answers import ACTS, DELIBERATE_GAP, Rules, Taken, Verdict, judge, received_instant, taken_now
 from dialogs.conversation import Context, Conversation
 from dialogs.interpret import interpret
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
@@ -309,9 +309,19 @@ class Engine:
             line["question"] = {"dialog_id": message.question.dialog_id, "states": sorted(message.question.states)}
         log.info("dialog %s: message %s set aside as %s", step.dialog.dialog_id, message.provider_message_id,
                  verdict)
+        # What it would have done to the question open now: an act set aside is shown to an operator when it may
+        # be the citizen's own answer (a copy long after the first, or a late reply) rather than a double tap.
+        acts_now = interpret(step.dialog.state, message.text)[0] in ACTS
         if verdict is Verdict.DUPLICATE and taken is not None:
             line["duplicate_of"] = taken.message_id
-        if verdict is not Verdict.LATE or taken is None:
+            gap = received_instant(message.received_at, self.clock.now()) - taken.at
+            if acts_now and taken.question != step.dialog.state and gap >= DELIBERATE_GAP:
+                step.dialog.flag("answer_set_aside")
+        if verdict is not Verdict.LATE:
+            return
+        if acts_now:
+            step.dialog.flag("late_reply")  # a gateway's clock behind ours must not hide a real answer unseen
+        if taken is None:
             return
         meaning, _ = interpret(taken.question, message.text)
         line["after"] = {"dialog_id": taken.dialog_id, "question": taken.question, "read_as": meaning}

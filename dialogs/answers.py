@@ -135,6 +135,11 @@ def taken_now(dialog: Dialog, *, channel: str, text: str, message_id: str, recei
     return Taken(channel, copy_key(text), received, message_id, dialog.dialog_id, question, trigger)
 
 
+# Double taps and a handset's resends come within seconds of the first; the same key sent this long after it, to a
+# question opened since, may be the citizen's own answer to it: still set aside (it cannot be told apart), but
+# flagged `answer_set_aside` so that an operator asks again (README, "An answer belongs to a question…").
+DELIBERATE_GAP = dt.timedelta(seconds=10)
+
 # Triggers by which a reply would have acted on its question: a late one meaning one of these, and not what
 # was taken, is shown to operators (it may be the citizen's second thought).
 ACTS = frozenset({"agree", "decline", "choose_language", "confirm_account", "other_account", "give_account",

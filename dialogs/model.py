@@ -22,9 +22,11 @@ FINAL = frozenset({
 # What needs a person (the console's queue): each category, and the flags or status that put a dialog in it.
 ATTENTION = {
     # `unknown_reason`: the backend gave a reason the bot has no words for; the citizen got a generic one.
-    # `late_reply`: a reply written before the question it reached, contradicting the answer taken (answers.py).
+    # `late_reply`: a reply written before the question it reached, contradicting the answer taken or acting on the
+    # open question; `answer_set_aside`: the same key again, seconds to minutes later, to a new question (answers.py).
     "unclear": ("unclear_replies", "bank_account_errors", "no_bank_account", "unknown_reason",
-                "account_on_record_unusable", "benefits_on_record_unreadable", "egov_record_unreadable", "late_reply"),
+                "account_on_record_unusable", "benefits_on_record_unreadable", "egov_record_unreadable", "late_reply",
+                "answer_set_aside"),
     # `undeliverable_notice`: every resend of a notice failed after the consent or decision was recorded.
     "undeliverable": ("undeliverable", "delivery_failed", "undeliverable_notice"),
     "dead_letter": ("send_failed", "submission_failed"),

@@ -106,13 +106,13 @@ def _bearer(request: web.Request) -> str | None:
 
 async def operator_of(request: web.Request) -> Operator | web.StreamResponse | None:
     """The operator making this request: by bearer token (API) or by session (browser); None if neither;
-    a 429 while this address or name is throttled for failing too often."""
+    a 429 while this address is throttled for failing too often, or for a wrong token past the name's free tries."""
     token = _bearer(request)
     if token is None:
         return await _from_cookie(request)
     state, name = request.app[OPERATORS], clean_name(request.headers.get("X-Operator"))
     address = client_address(request)
-    if wait := await state.wait_seconds(address, name):
+    if wait := await state.wait_seconds(address, None):  # the address only: see signin.login
         log.warning("ops bearer refused: throttled for %s s (address %s, operator %s)", wait, address, name or "-")
         return too_many(wait)
     if not token_matches(request.app[SETTINGS], token):

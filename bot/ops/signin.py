@@ -40,17 +40,20 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 async def login(request: web.Request) -> web.StreamResponse:
     """POST /ops/login {token, name, lang}: the operator token signs in; the name goes into the dialog log.
 
-    Failures are counted per client address and per name; past a few, each further try waits longer (429)."""
+    Failures are counted per client address and per name; past a few, each further wrong token is a 429 and the
+    address waits longer each time (a name never refuses the right token)."""
     form = await request.post()
     name, lang = clean_name(_text(form.get("name"))), language(_text(form.get("lang")))
     state, address = request.app[OPERATORS], client_address(request)
-    if wait := await state.wait_seconds(address, name):
+    # Only the address can refuse the right token: a name is anyone's to type, and its throttle would let a stranger
+    # lock a colleague out. A guesser is held by its address; a name's failures answer wrong tokens with a 429.
+    if wait := await state.wait_seconds(address, None):
         log.warning("ops sign-in refused: throttled for %s s (address %s, operator %s)", wait, address, name or "-")
         return too_many(wait, login_page(request, lang, error="login.throttled"))
     if not token_matches(request.app[SETTINGS], _text(form.get("token"))):
         wait = await state.failed(address, name)
         log.warning("ops sign-in failed: wrong token (address %s, operator %s)", address, name or "-")
-        page = login_page(request, lang, error="login.failed")
+        page = login_page(request, lang, error="login.throttled" if wait else "login.failed")
         return too_many(wait, page) if wait else page
     if name is None:
         return login_page(request, lang, error="login.failed")

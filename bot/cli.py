@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from typing import NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
@@ -150,7 +151,7 @@ async def _logs(args: argparse.Namespace) -> int:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     except RedisError as error:
-        print(f"proactive-bot logs: Redis at {args.redis_url}: {error}", file=sys.stderr)
+        print(f"proactive-bot logs: Redis at {_shown(args.redis_url)}: {error}", file=sys.stderr)
         return 1
     finally:
         await redis.aclose()
@@ -200,7 +201,7 @@ async def _ledger(args: argparse.Namespace) -> int:
         print(f"ledger: {await store.trim_ledger(cutoff)} records older than {days} days dropped")
         return 0
     except RedisError as error:
-        print(f"proactive-bot ledger: Redis at {args.redis_url}: {error}", file=sys.stderr)
+        print(f"proactive-bot ledger: Redis at {_shown(args.redis_url)}: {error}", file=sys.stderr)
         return 2
     except ValueError as error:
         print(f"proactive-bot ledger: {error}", file=sys.stderr)
@@ -208,6 +209,15 @@ async def _ledger(args: argparse.Namespace) -> int:
     finally:
         await redis.aclose()
 
+
+
+def _shown(url: str) -> str:
+    """A Redis URL fit for a message: without the password it may carry (redis://:secret@host)."""
+    parsed = urlsplit(url)
+    if parsed.password is None:
+        return url
+    netloc = f"{parsed.username or ''}:***@{parsed.hostname or ''}" + (f":{parsed.port}" if parsed.port else "")
+    return urlunsplit(parsed._replace(netloc=netloc))
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="proactive-bot", description=__doc__)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from yarl import URL
 
+from bot.cli import main
 from bot.http.common import STORE
 from bot.logs import escape_controls, masked_handler
 from bot.logtail import LogFilter, format_record, json_line, tail
@@ -153,3 +154,16 @@ async def test_an_operator_name_that_is_not_utf8_is_taken_not_a_500(real: Runnin
     assert status_line.split()[1] in (b"200", b"201"), status_line
     log = await real.system.runner.app[STORE].dialog_log(dialog_id)
     assert any(record.get("operator") == "Ai?gul" for record in log)
+
+
+@pytest.mark.parametrize("command", [["logs", "--last", "1"], ["ledger", "verify"]])
+def test_a_redis_password_never_reaches_the_terminal(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Redis unreachable: the command says where it tried, without the password the URL carries."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        code = main([*command, "--redis-url", "redis://:s3cret-password@127.0.0.1:1/0"])
+    finally:  # the command sets up the process's logging; the tests' own stays as it was
+        root.handlers[:], root.level = handlers, level
+    err = capsys.readouterr().err
+    assert code != 0 and "127.0.0.1:1" in err and "s3cret-password" not in err

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.backends.assignment import as_bytes
 from bot.http.common import SETTINGS, STORE, unauthorized
 from bot.store import Store
 
@@ -143,8 +144,9 @@ async def get_metrics(request: web.Request) -> web.Response:
     """GET /metrics; with METRICS_TOKEN set, only for `Authorization: Bearer <METRICS_TOKEN>`."""
     token = request.app[SETTINGS].metrics_token
     if token:
-        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), token.encode()):
+        header = request.headers.get("Authorization", "")
+        sent = header[7:] if header.startswith("Bearer ") else ""  # the bare token is no credential scheme
+        if not hmac.compare_digest(as_bytes(sent), token.encode()):
             response = unauthorized("send Authorization: Bearer <METRICS_TOKEN>")
             response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response

@@ -143,7 +143,7 @@ async def test_metrics_without_the_metrics_token_are_refused() -> None:
     token = "m" * 40
     async with system(metrics_token=token) as running:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {TOKEN}"},
-                        {"Authorization": "Bearer \u00b2"}):
+                        {"Authorization": "Bearer \u00b2"}, {"Authorization": token}):  # a bare token is no scheme
             async with running.client.session.get(f"{running.system.url}/metrics", headers=headers) as resp:
                 text = await resp.text()
                 assert resp.status == 401 and "proactive_bot" not in text, headers

@@ -59,7 +59,8 @@ class Step:
         """Keep at most `limit` transcript lines (after `journal`: every line has its log record already).
 
         The oldest go first, except lines something still refers to: a message not sent yet or still in the
-        outbox, and the first send of a message that has resends (delivery reports and resends look it up).
+        outbox, the first send of a message that has (or will have) resends (delivery reports and resends look it
+        up), and what the open question was asked with.
         Status changes keep pointing at the lines they came after. Returns how many lines were dropped.
         """
         d = self.dialog
@@ -68,11 +69,21 @@ class Step:
             return 0
         waiting = {item["id"] for item in d.outbox}
         roots = {line["resend_of"] for line in d.transcript if line.get("resend_of")}
+        roots |= {item["resend_of"] for item in d.outbox if item.get("resend_of")}  # a resend not sent yet
+        # The open question's own messages: when it was asked decides which replies are late (dialogs/answers.py),
+        # and the ledger names the text the citizen saw.
+        turn = d.history[-1].get("turn") if d.history else None
+        asked: set[int] = set()
+        for index in range(turn if isinstance(turn, int) else len(d.transcript), len(d.transcript)):
+            if d.transcript[index].get("direction") != "out":
+                break  # the question as asked: its messages up to the citizen's first reply
+            asked.add(index)
         kept: list[dict[str, Any]] = []
         dropped_before = [0]  # dropped_before[i]: how many of the first i lines were dropped
-        for line in d.transcript:
+        for index, line in enumerate(d.transcript):
             pinned = (line.get("message_id") in waiting or line.get("message_id") in roots
-                      or line.get("status") in ("held", "pending"))
+                      or line.get("status") in ("held", "pending")
+                      or index in asked)
             if excess and not pinned:
                 excess -= 1
                 dropped_before.append(dropped_before[-1] + 1)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 from urllib.parse import urlencode
 
 from bot.http.common import STORE
 from tests.conftest import Running, start_running, stop_running
-from tests.helpers import birth
+from tests.helpers import birth, render
 from tests.security.gateway import build, send
 
 MSISDN = "+77015550404"
@@ -64,6 +65,8 @@ async def test_a_dialogs_stored_transcript_is_bounded_and_the_log_keeps_every_li
         dialog = await run.client.dialog(dialog_id)
         assert len(dialog["transcript"]) <= 12
         assert _lines(dialog, "in")[-1]["text"] == "сұрақ 14"  # the newest are kept
+        offer = render("consent.ask.birth", "kk", event_date=dt.date(2026, 11, 23), hours="72")
+        assert dialog["transcript"][0]["text"] == offer  # and the question as asked (the late rule, the ledger)
         log = await run.system.runner.app[STORE].dialog_log(dialog_id)
         inbound = [r for r in log if r.get("type") == "message" and r.get("direction") == "in"]
         assert len(inbound) == 15  # every line written stays in the dialog log

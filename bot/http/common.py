@@ -78,7 +78,7 @@ def signature_problem(request: web.Request, body: bytes, secret: str) -> str | N
         return "X-Timestamp and X-Signature are required"
     if not _TIMESTAMP.fullmatch(timestamp):
         return "X-Timestamp must be unix seconds"
-    # Checked before the constant-time comparison, which raises TypeError for a non-ASCII str.
+    # Checked before the comparison: a malformed header is named as such (401), whatever bytes it carries.
     if not _SIGNATURE.fullmatch(signature):
         return "X-Signature must be sha256=<64 lowercase hex digits>"
     if not signature_ok(secret, timestamp, body, signature):

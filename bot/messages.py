@@ -1,8 +1,8 @@
-"""The registry of every citizen-facing message: its id, its placeholders and their longest values.
+"""The registry of citizen-facing messages: its types, and the SMS messages with their longest values.
 
-The texts live in locales/{kk,ru}/LC_MESSAGES/messages.po, keyed by these ids. N_() marks each id for
-`pybabel extract` (see locales/babel.cfg); a test keeps the registry, the template and both catalogs
-in step and renders every message with its worst-case values to check it fits three SMS parts.
+Channels keep their own ids beside them (bot/channels/*_messages.py); bot/all_messages.py gathers all (MESSAGES).
+The texts live in locales/{kk,ru}/LC_MESSAGES/messages.po, keyed by these ids; N_() marks each for `pybabel extract`
+(locales/babel.cfg). A test keeps registry, template and catalogs in step and checks each fits three SMS parts.
 """
 
 from __future__ import annotations
@@ -197,15 +197,3 @@ SMS_MESSAGES: dict[str, Message] = {
     # TRANSLATORS: Sent once when a phone sends too many messages in a minute: we read them one by one; wait.
     N_("flood.ack"): _message(),
 }
-
-
-def _channel_messages() -> dict[str, Message]:
-    # Channels with their own wording (shorter USSD screens, Telegram prompts) keep their ids beside
-    # their adapters; they share the catalogs, so the catalog tests see every one of them.
-    from bot.channels.telegram_messages import TELEGRAM_MESSAGES
-    from bot.channels.ussd_messages import USSD_MESSAGES
-
-    return {**USSD_MESSAGES, **TELEGRAM_MESSAGES}
-
-
-MESSAGES: dict[str, Message] = {**SMS_MESSAGES, **_channel_messages()}

@@ -11,13 +11,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.all_messages import MESSAGES
 from bot.channels.ussd import SCREEN_LIMIT, screen_fits
 from bot.domain.sms_length import encoding, length_units, segments
 from bot.i18n import LANGUAGES, Translator
 from bot.messages import (
     BENEFITS,
     EXTENSION_REASONS,
-    MESSAGES,
     QUESTION_REPLIES,
     REFUSAL_REASONS,
     SMS_MESSAGES,

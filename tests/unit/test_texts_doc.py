@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from bot.all_messages import MESSAGES
 from bot.i18n import DEFAULT_LOCALES_DIR, LANGUAGES, Translator
-from bot.messages import MESSAGES
 from bot.texts_doc import DOC_PATH, main, render_doc
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.all_messages import MESSAGES
 from bot.channels.base import InboundFormatError
 from bot.channels.ussd import (
     SCREEN_LIMIT,
@@ -17,10 +18,10 @@ from bot.channels.ussd import (
 from bot.domain.sms_length import length_units
 from bot.http.ussd import compose
 from bot.i18n import LANGUAGES, Translator
-from bot.messages import MESSAGES, SMS_MESSAGES
+from bot.messages import SMS_MESSAGES
 from tests.unit.test_catalogs import worst_text
 
-# Read through the registry: bot.messages loads the channels' message modules itself.
+# Read through the registry of every channel's messages.
 USSD_IDS = sorted(msg_id for msg_id in MESSAGES if msg_id.startswith("ussd."))
 # Every message a step answering a USSD input can say (dialogs/conversation.py, bot/engine.py); each needs
 # a screen of its own, or the gateway would cut an SMS-length text.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import Money
-from dialogs.spec import ServiceSpec
+from dialogs.service import ServiceSpec
 
 
 def _monthly(benefits: list[dict[str, Any]]) -> dict[str, Any]:

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
 from transitions import Machine
 
 from dialogs import bank_account, consent, decision
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    """What differs between the proactive services: texts, and how a decision reads."""
-
-    name: str
-    consent_message: str
-    assigned_message: str
-    # Builds the assigned SMS's placeholders from the backend's benefit lines.
-    assigned_params: Callable[[list[dict[str, Any]]], dict[str, Any]]
-    # The catalog phrase naming the benefit ("пособия по уходу"), for a refusal to say what was refused.
-    benefit: str = ""
-    # The assigned SMS for these placeholders when it differs (a birth with only the one-off benefit).
-    assigned_variant: Callable[[dict[str, Any]], str] | None = None
-    # The consent request for these subjects' IINs when it differs (twins are addressed as children).
-    consent_variant: Callable[[list[str]], str] | None = None
-    states: list[dict[str, Any]] = field(default_factory=list)
-    transitions: list[dict[str, Any]] = field(default_factory=list)
+from dialogs.birth import SPEC as BIRTH
+from dialogs.disability import DISABLED_CHILD, GROUP1_SINCE_CHILDHOOD
+from dialogs.service import ServiceSpec
 
 
 def build_machine(spec: ServiceSpec) -> Machine:
@@ -42,12 +22,5 @@ def build_machine(spec: ServiceSpec) -> Machine:
     )
 
 
-def _services() -> dict[str, ServiceSpec]:
-    from dialogs.birth import SPEC as BIRTH
-    from dialogs.disability import DISABLED_CHILD, GROUP1_SINCE_CHILDHOOD
-
-    return {s.name: s for s in (BIRTH, DISABLED_CHILD, GROUP1_SINCE_CHILDHOOD)}
-
-
-SERVICES: dict[str, ServiceSpec] = _services()
+SERVICES: dict[str, ServiceSpec] = {s.name: s for s in (BIRTH, DISABLED_CHILD, GROUP1_SINCE_CHILDHOOD)}
 MACHINES: dict[str, Machine] = {name: build_machine(spec) for name, spec in SERVICES.items()}

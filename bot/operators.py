@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from bot.clock import Clock
 from bot.domain.masking import mask_msisdn, scrub
+from bot.step import Step
+from bot.store import Store
 from dialogs.model import Dialog, iso
 
-if TYPE_CHECKING:
-    from bot.engine import Engine
+
+class DialogEngine(Protocol):
+    """What the desk uses of the engine (bot.engine.Engine, which builds the desk: so the desk does not import it)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def step(self, dialog: Dialog, *, proactive: bool, channel: str = "sms") -> Step: ...
+
+    def fire(self, step: Step, trigger: str, **kwargs: Any) -> bool: ...
+
+    async def finish(self, step: Step) -> None: ...
+
+    async def repeat_question(self, msisdn: str, channel: str, *, note: dict[str, Any] | None = None,
+                              proactive: bool = False) -> Dialog | None: ...
 
 
 class OperatorDesk:
     """Operator actions on top of the engine: resend, close, note, reveal."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: DialogEngine) -> None:
         self.engine = engine
 
     async def resend(self, dialog_id: str, operator: str) -> Dialog | None:

@@ -129,7 +129,9 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         app.cleanup_ctx.append(telegram.lifecycle)
     # -- routes: ops --
     from bot import metrics, ops
+    from bot.ops.auth import bearer_refusal
 
+    app[dialogs.OPERATOR_BEARER] = bearer_refusal  # /v1/dialogs takes the operator token as the console does
     app.add_routes([*ops.routes(), web.get("/metrics", metrics.get_metrics)])
     ops.setup(app)
     metrics.setup_metrics(app)  # its middleware times every request, so it goes first (outermost)

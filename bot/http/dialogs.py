@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +18,10 @@ PUBLIC_STATUSES = frozenset({
     "closed",
 })
 MAX_SCAN = 5000
+# None when a request carries the operator's Bearer token, else its 401 or 429: the console's check
+# (bot.ops.auth.bearer_refusal), given by create_app. bot.ops imports this module, so this one cannot import it.
+BearerCheck = Callable[[web.Request, str], Awaitable[web.StreamResponse | None]]
+OPERATOR_BEARER = web.AppKey[BearerCheck]("operator_bearer")
 
 
 def dialog_view(d: Dialog) -> dict[str, Any]:
@@ -47,9 +52,7 @@ def dialog_view(d: Dialog) -> dict[str, Any]:
 
 async def _refused(request: web.Request) -> web.StreamResponse | None:
     """The operator Bearer token, failures counted and throttled like the console's (bot/ops/auth.py)."""
-    from bot.ops.auth import bearer_refusal  # (bot.ops imports this module)
-
-    return await bearer_refusal(request, "Authorization: Bearer <OPERATOR_TOKEN> is required")
+    return await request.app[OPERATOR_BEARER](request, "Authorization: Bearer <OPERATOR_TOKEN> is required")
 
 
 async def get_dialog(request: web.Request) -> web.StreamResponse:

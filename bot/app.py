@@ -69,7 +69,8 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
             session, KannelConfig(settings.kannel_sendsms_url, settings.kannel_username, settings.kannel_password,
                                   settings.sms_sender, settings.public_url, settings.sms_gateway_secret,
                                   settings.sms_client_id_secret, settings.kannel_dlr_mask, settings.kannel_smsc),
-            settings.http_timeout_seconds, on_accepted=on_sms_accepted)
+            settings.http_timeout_seconds, on_accepted=on_sms_accepted, receipts=store,
+            clock=lambda: clock.now().timestamp(), ambiguous_seconds=settings.kannel_ambiguous_seconds)
         sms: Channel = kannel_sms if settings.sms_gateway_kind == "kannel" else json_sms
         channels: dict[str, Channel] = {}
         # -- channels: ussd --

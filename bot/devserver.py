@@ -97,7 +97,8 @@ async def start_dev(*, host: str = "127.0.0.1", port: int = 8080, clock_start: d
     mocks_settings.telegram_secret = settings.telegram_secret
     kannel: KannelBox | None = None
     phones: KannelPhones | None = None
-    traffic = Traffic()
+    mask = settings.kannel_dlr_mask  # what the fake SMSC reports: acceptance (8) and delivery (1), if asked
+    traffic = Traffic(reports_per_sms=bool(mask & 8) + bool(mask & 1))
     if sms == "kannel":
         kannel = KannelBox(mo_url(base, settings.sms_gateway_user, settings.sms_gateway_secret),
                            password=settings.kannel_password, username=settings.kannel_username)

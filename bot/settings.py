@@ -54,7 +54,9 @@ class Settings:
     kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
     kannel_username: str = "proactive-bot"
     kannel_password: str = "dev-kannel-password"
-    kannel_dlr_mask: int = 19  # delivered (1) + undeliverable (2) + rejected by the SMSC (16)
+    kannel_dlr_mask: int = 27  # delivered (1) + undeliverable (2) + accepted (8) and rejected (16) by the SMSC
+    # A send that may have reached Kannel (cut off mid-call) is not repeated before this, unless Kannel reports it.
+    kannel_ambiguous_seconds: int = 600
     kannel_smsc: str | None = None  # Kannel's `smsc` parameter: route every SMS through this SMSC id
     http_timeout_seconds: float = 10.0
     # Rules that follow the law and practice; kept here so they can change without code.
@@ -158,6 +160,7 @@ class Settings:
             "ops_auth_free_failures_per_address", "ops_reveals_per_hour", "ops_streams_per_operator",
             "ops_streams_per_process",
             "duplicate_window_seconds", "reply_clock_skew_seconds", "kannel_dlr_mask",
+            "kannel_ambiguous_seconds",
         ):
             if name.upper() in env:
                 values[name] = int(env[name.upper()])
@@ -191,6 +194,14 @@ class Settings:
             # Kannel's get-url cannot sign: without this, every citizen's SMS would be refused 401.
             raise ValueError("SMS_GATEWAY_KIND=kannel needs SMS_GATEWAY_AUTH to allow basic (Kannel's get-url "
                              "carries HTTP Basic credentials; it cannot sign)")
+        if kind == "kannel" and "basic" in values["sms_gateway_auth"]:
+            user = values.get("sms_gateway_user", base.sms_gateway_user)
+            secret = values.get("sms_gateway_secret", base.sms_gateway_secret)
+            if len(f"{user}:{secret}".encode()) > KANNEL_BASIC_MAX_BYTES:
+                raise ValueError(
+                    f"SMS_GATEWAY_USER:SMS_GATEWAY_SECRET is {len(f'{user}:{secret}'.encode())} bytes; Kannel 1.4.5 "
+                    f"breaks Basic credentials over {KANNEL_BASIC_MAX_BYTES} (its base64 wraps the header), so "
+                    "with Kannel use a secret of 32 to 45 bytes, e.g. `openssl rand -hex 20`")
         if env.get("EVENTS_SECRETS"):
             values["events_secrets"] = registry_secrets(env["EVENTS_SECRETS"])
         return replace(base, **values)
@@ -210,6 +221,9 @@ class Settings:
 
 GATEWAY_SCHEMES = ("hmac", "basic", "token")
 SMS_GATEWAY_KINDS = ("aggregator", "kannel")
+# Kannel 1.4.5 base64-encodes `user:password` with a line break every 76 characters (octstr_binary_to_base64):
+# over 57 bytes, its Authorization header is broken and every call is refused 400.
+KANNEL_BASIC_MAX_BYTES = 57
 # What `serve` and `worker` refuse to run without (README "Security", "Secrets"); Telegram's when it is on.
 SECRETS = ("EVENTS_SECRET", "OPERATOR_TOKEN", "BACKEND_SECRET", "SMS_GATEWAY_SECRET", "USSD_GATEWAY_SECRET",
            "SMS_CLIENT_ID_SECRET", "LEDGER_KEY")

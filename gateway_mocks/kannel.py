@@ -40,6 +40,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.domain.sms_length import Encoding
+from bot.settings import KANNEL_BASIC_MAX_BYTES
 
 from .common import Outbound, error_response, iso, normalise_msisdn
 from .settings import MocksSettings
@@ -55,12 +56,14 @@ class Traffic:
     """Dev only: counts of what is on its way through Kannel, so a reader can wait until all of it has arrived.
 
     MT: the bot's channel counts what Kannel accepted, the phones what they received whole; each arrival is
-    followed by one delivery report (Kannel joins a concatenated SMS's reports into one), which the bot's
-    dlr-url handler counts when it has answered. MO: the phones count what they wrote to the socket, the bot's
+    followed by `reports_per_sms` delivery reports (the SMSC's acceptance, then delivery; Kannel joins a
+    concatenated SMS's reports into one of each), which the bot's dlr-url handler counts when it has answered.
+    MO: the phones count what they wrote to the socket, the bot's
     get-url handler what it has answered. A 5xx answer is not counted: smsbox will call again.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, reports_per_sms: int = 1) -> None:
+        self.reports_per_sms = reports_per_sms  # the fake SMSC sends one per dlr-mask bit of 1 (delivered) and 8
         self.mt_accepted = self.mt_arrived = self.dlr_taken = 0
         self.mo_written = self.mo_taken = 0
         self._changed = asyncio.Event()
@@ -70,7 +73,7 @@ class Traffic:
         self._changed.set()
 
     def settled(self) -> bool:
-        return (self.mt_arrived >= self.mt_accepted and self.dlr_taken >= self.mt_arrived
+        return (self.mt_arrived >= self.mt_accepted and self.dlr_taken >= self.reports_per_sms * self.mt_arrived
                 and self.mo_taken >= self.mo_written)
 
     async def settle(self, seconds: float = SETTLE_SECONDS) -> bool:
@@ -393,6 +396,8 @@ class KannelBox:
 def mo_url(bot_url: str, user: str, secret: str, *, with_time: bool = False) -> str:
     """smsbox's get-url for the bot's Kannel webhook, HTTP Basic in the URL; `%T` only on the real clock (it
     is Kannel's wall-clock time, which a simulated dev clock would read as the far future or past)."""
+    if len(f"{user}:{secret}".encode()) > KANNEL_BASIC_MAX_BYTES:
+        raise ValueError(f"Kannel cannot send Basic credentials over {KANNEL_BASIC_MAX_BYTES} bytes")
     scheme, _, rest = bot_url.partition("://")
     userinfo = f"{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(secret, safe='')}"
     query = "id=%I&from=%p&to=%P&coding=%c&charset=%C&text=%b" + ("&at=%T" if with_time else "")

@@ -25,6 +25,7 @@ import hmac
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 
@@ -48,8 +49,9 @@ DLR_PATH = "/v1/inbound/sms/kannel/status"
 # Kannel's DLR types (dlr-mask bits, and `%d` in the report): 1 delivered to the phone, 2 undeliverable,
 # 4 buffered at the SMSC, 8 accepted by the SMSC, 16 rejected by the SMSC.
 DELIVERED, UNDELIVERABLE, BUFFERED, SMSC_ACCEPTED, SMSC_REJECTED = 1, 2, 4, 8, 16
-# What we ask for by default: the final outcome, and a rejection by the SMSC (which never reaches the phone).
-DEFAULT_DLR_MASK = DELIVERED | UNDELIVERABLE | SMSC_REJECTED
+# What we ask for by default: the final outcome, the SMSC's acceptance (quick proof that Kannel has the SMS, see
+# KannelChannel) and its rejection (which never reaches the phone).
+DEFAULT_DLR_MASK = DELIVERED | UNDELIVERABLE | SMSC_ACCEPTED | SMSC_REJECTED
 # Kannel's `charset` (`%C`) names for what `%b` holds. 7-bit text comes converted to UTF-8 (or Latin-1 from
 # older SMSC modules); 8-bit data is bytes, read as UTF-8 when it is (phones that send 8-bit send that).
 _CHARSETS = {"UTF-16BE": "utf-16-be", "UCS-2": "utf-16-be", "UTF-8": "utf-8", "ISO-8859-1": "latin-1",
@@ -88,17 +90,54 @@ class KannelConfig:
     smsc: str | None = None    # Kannel's `smsc` parameter: route through this SMSC id
 
 
+class Receipts(Protocol):
+    """Where the channel keeps what Kannel took (bot/store.py): Kannel itself drops no repeat of a client id."""
+
+    async def gateway_receipt(self, client_id: str) -> str | None: ...
+
+    async def keep_gateway_receipt(self, client_id: str, receipt: str, seconds: int) -> None: ...
+
+
+RECEIPT_SECONDS = 7 * 86400  # longer than any retry of a send (SEND_RETRY_SECONDS, job redeliveries)
+
+
+PENDING = "pending:"
+
+
+@dataclass(frozen=True)
+class KannelReport:
+    """A delivery report from our dlr-url: whose SMS, and what it changes (None: nothing, only that Kannel has it)."""
+
+    client_id: str
+    receipt: str
+    report: DeliveryReport | None
+
+
 class KannelChannel:
-    """Sends SMS through Kannel's sendsms and reads what its sms-service and dlr-url calls bring."""
+    """Sends SMS through Kannel's sendsms and reads what its sms-service and dlr-url calls bring.
+
+    Kannel drops no repeat of a client id: a send repeated under the same one (a worker killed while Kannel was
+    taking the SMS or after, before the step was saved, and its job run again) would reach the phone twice. So:
+    before calling sendsms the channel records a claim (`pending:<time>`) under the client id; Kannel's answer,
+    or any delivery report naming the SMS (the SMSC's acceptance comes within seconds), replaces it with the
+    receipt. A repeat finds the receipt and sends nothing; finds a claim younger than `ambiguous_seconds`, and
+    waits (a retryable failure: the report may be on its way); finds an older claim with no word from Kannel, and
+    sends (Kannel never had it, or its SMSC has been silent that long). A refusal with a status (Kannel did not
+    take it) or a refused connection clears the claim at once.
+    """
 
     name = "sms"
 
     def __init__(self, session: aiohttp.ClientSession, config: KannelConfig, timeout: float,
-                 on_accepted: Callable[[Outbound], None] | None = None) -> None:
+                 on_accepted: Callable[[Outbound], None] | None = None, receipts: Receipts | None = None,
+                 clock: Callable[[], float] | None = None, ambiguous_seconds: float = 600.0) -> None:
         self._session = session
+        self._now = clock or (lambda: dt.datetime.now(dt.UTC).timestamp())
+        self._ambiguous_seconds = ambiguous_seconds
         self._config = config
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._on_accepted = on_accepted  # dev only: tells the simulated phone network a message is on its way
+        self._receipts = receipts
 
     def dlr_url(self, wire_id: str) -> str:
         """The URL Kannel calls with the outcome; `%d` (the DLR type) is Kannel's, the rest is ours."""
@@ -120,22 +159,39 @@ class KannelChannel:
         return params
 
     async def send(self, message: Outbound) -> Receipt:
+        receipts = self._receipts
+        if receipts is not None:
+            kept = await receipts.gateway_receipt(message.client_id)
+            if kept is not None and not kept.startswith(PENDING):
+                return Receipt(kept)  # Kannel took it before: what a gateway with client ids would answer
+            if kept is not None and self._now() - float(kept[len(PENDING):]) < self._ambiguous_seconds:
+                raise SendError(SendFailure.BAD_STATUS, "an earlier send of this SMS may have reached Kannel: "
+                                                        "waiting for its report before sending again")
+            await receipts.keep_gateway_receipt(message.client_id, f"{PENDING}{self._now()}", RECEIPT_SECONDS)
         params = self.request_params(message)
         try:
             async with self._session.get(self._config.sendsms_url, params=params, timeout=self._timeout) as resp:
                 answer = (await resp.text(errors="replace")).strip()
                 status = resp.status
-        except (TimeoutError, aiohttp.ClientError) as error:
+        except aiohttp.ClientConnectorError as error:  # never connected: Kannel cannot have it
+            await self._forget(message)
             raise SendError(SendFailure.CONNECTION, type(error).__name__) from error
+        except (TimeoutError, aiohttp.ClientError) as error:  # it may have: the claim stands
+            raise SendError(SendFailure.CONNECTION, type(error).__name__) from error
+        if status >= 300 or answer.partition(":")[0].strip() not in ("0", "3"):
+            await self._forget(message)
         if status >= 300:
             # The answer names the problem ("Authorization failed for sendsms"); it never holds the password.
             raise SendError(failure_for_status(status), f"Kannel answered {status}: {answer[:120]}")
         code = answer.partition(":")[0].strip()
         if code not in ("0", "3"):  # 0 accepted, 3 queued for later delivery: Kannel has it either way
             raise SendError(SendFailure.BAD_CONTENT, f"Kannel answered {status} without accepting: {answer[:120]}")
+        receipt = provider_id(tagged(self._config.client_id_secret, message.client_id))
+        if self._receipts is not None:
+            await self._receipts.keep_gateway_receipt(message.client_id, receipt, RECEIPT_SECONDS)
         if self._on_accepted is not None:
             self._on_accepted(message)
-        return Receipt(provider_id(tagged(self._config.client_id_secret, message.client_id)))
+        return Receipt(receipt)
 
     def parse_mo(self, query: dict[str, bytes]) -> Inbound:
         """A citizen's SMS as smsbox's get-url passes it; raises InboundFormatError naming the field."""
@@ -156,9 +212,19 @@ class KannelChannel:
             received_at = dt.datetime.fromtimestamp(int(stamp), dt.UTC)
         return Inbound("sms", msisdn, text[:MAX_TEXT], f"kannel-{raw_id}", received_at)
 
-    def parse_dlr(self, query: dict[str, bytes]) -> DeliveryReport | None:
-        """A delivery report from our dlr-url: None for a type that changes nothing (buffered, accepted by the
-        SMSC). Raises ForeignClientId when the id or its signature is not one we gave Kannel."""
+    async def _forget(self, message: Outbound) -> None:
+        """Kannel answered that it did not take the SMS: a retry may send it at once."""
+        if self._receipts is not None:
+            await self._receipts.keep_gateway_receipt(message.client_id, f"{PENDING}0", RECEIPT_SECONDS)
+
+    async def heard(self, report: KannelReport) -> None:
+        """A report names this SMS: Kannel had it, whatever a claim says (see the class)."""
+        if self._receipts is not None:
+            await self._receipts.keep_gateway_receipt(report.client_id, report.receipt, RECEIPT_SECONDS)
+
+    def parse_dlr(self, query: dict[str, bytes]) -> KannelReport:
+        """A delivery report from our dlr-url; its `report` is None for a type that changes nothing (buffered,
+        accepted by the SMSC). Raises ForeignClientId when the id or its signature is not one we gave Kannel."""
         wire_id = _text(query, "id")
         if not EXTERNAL_ID.fullmatch(wire_id):
             raise InboundFormatError("id", "id must be the client id this bot sent")
@@ -171,13 +237,13 @@ class KannelChannel:
         kind = _text(query, "type")
         if not kind.isdigit():
             raise InboundFormatError("type", "type must be Kannel's DLR type (%d)")
-        code = int(kind)
+        code, receipt = int(kind), provider_id(wire_id)
         if code & DELIVERED:
-            return DeliveryReport(provider_id(wire_id), client_id, True)
+            return KannelReport(client_id, receipt, DeliveryReport(receipt, client_id, True))
         if code & (UNDELIVERABLE | SMSC_REJECTED):
-            return DeliveryReport(provider_id(wire_id), client_id, False)
+            return KannelReport(client_id, receipt, DeliveryReport(receipt, client_id, False))
         if code & (BUFFERED | SMSC_ACCEPTED):
-            return None
+            return KannelReport(client_id, receipt, None)
         raise InboundFormatError("type", f"type {code} is not a Kannel DLR type (1, 2, 4, 8, 16)")
 
 

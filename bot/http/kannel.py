@@ -46,7 +46,7 @@ async def mo(request: web.Request) -> web.Response:
         message = request.app[KANNEL_CHANNEL].parse_mo(query)
     except InboundFormatError as error:
         return errors(422, (error.field, "invalid", str(error)))
-    return await take_message(request, message)
+    return _empty(await take_message(request, message))
 
 
 async def dlr(request: web.Request) -> web.Response:
@@ -57,13 +57,20 @@ async def dlr(request: web.Request) -> web.Response:
     query = await _query(request)
     if isinstance(query, web.Response):
         return query
+    channel = request.app[KANNEL_CHANNEL]
     try:
-        report = request.app[KANNEL_CHANNEL].parse_dlr(query)
+        heard = channel.parse_dlr(query)
     except ForeignClientId as error:
         log.warning("Kannel delivery report from %s naming no SMS of ours: refused (%s)", request.remote, error)
         return errors(403, (error.field, "not_ours", str(error)))
     except InboundFormatError as error:
         return errors(422, (error.field, "invalid", str(error)))
-    if report is None:  # buffered, or accepted by the SMSC: the final report is still to come
-        return web.json_response({"accepted": True, "ignored": True})
-    return await take_report(request, report)
+    await channel.heard(heard)  # Kannel had this SMS: a repeat of its send must not go out
+    if heard.report is None:  # buffered, or accepted by the SMSC: the final report is still to come
+        return web.Response(status=200)
+    return _empty(await take_report(request, heard.report))
+
+
+def _empty(response: web.Response) -> web.Response:
+    """Kannel only reads the status; a body (and its charset) would have smsbox try to make an SMS of it."""
+    return web.Response(status=response.status) if response.status < 300 else response

@@ -36,7 +36,8 @@ def mo_query(text: str = "1", message_id: str = "k-mo-1") -> str:
 
 async def get(running: Running, path: str, query: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     async with running.client.session.get(f"{running.system.url}{path}?{query}", headers=headers or {}) as resp:
-        return resp.status, await resp.json(content_type=None)
+        body = await resp.read()  # Kannel is answered with an empty body when the call is taken
+        return resp.status, await resp.json(content_type=None) if body else None
 
 
 async def unchanged(running: Running, dialog_id: str, before: World) -> None:
@@ -92,6 +93,11 @@ def test_serve_refuses_kannel_with_a_gateway_that_may_only_sign() -> None:
     assert Settings.from_env({"SMS_GATEWAY_KIND": "kannel", "SMS_GATEWAY_AUTH": "basic"}).sms_gateway_kind == "kannel"
     with pytest.raises(ValueError, match="SMS_GATEWAY_KIND"):
         Settings.from_env({"SMS_GATEWAY_KIND": "smpp"})
+    # Kannel 1.4.5 wraps a long Basic header and breaks it: refused at start, not 400 on every citizen's SMS.
+    with pytest.raises(ValueError, match="57"):
+        Settings.from_env({"SMS_GATEWAY_KIND": "kannel", "SMS_GATEWAY_AUTH": "basic", "SMS_GATEWAY_SECRET": "x" * 46})
+    assert Settings.from_env({"SMS_GATEWAY_KIND": "kannel", "SMS_GATEWAY_AUTH": "basic",
+                              "SMS_GATEWAY_SECRET": "x" * 45}).sms_gateway_secret == "x" * 45
 
 
 async def offer_wire_id(running: Running, dialog_id: str) -> str:
@@ -132,7 +138,7 @@ async def test_a_signed_report_is_taken_and_its_repeat_changes_nothing(real: Run
     wire = await offer_wire_id(real, dialog_id)
     query = dlr_query(wire, 1, dlr_signature(real.system.settings.sms_gateway_secret, wire))
     status, body = await get(real, DLR, query)
-    assert status == 200 and body == {"accepted": True}
+    assert status == 200 and body is None
     once = await world(real, dialog_id)
     assert once.dialog["transcript"][0].get("delivered_at") or once.dialog["transcript"][0].get("status")
     status, _ = await get(real, DLR, query)  # smsbox calls again when it did not hear the answer
@@ -147,5 +153,8 @@ async def test_buffered_and_smsc_accepted_reports_change_nothing(real: Running) 
     sig = dlr_signature(real.system.settings.sms_gateway_secret, wire)
     for kind in (4, 8):
         status, body = await get(real, DLR, dlr_query(wire, kind, sig))
-        assert status == 200 and body.get("ignored") is True
-    await unchanged(real, dialog_id, before)
+        assert status == 200 and body is None
+    after = await world(real, dialog_id)
+    assert (after.dialog, after.sent) == (before.dialog, before.sent)
+    # The one thing written: Kannel has this SMS, so a repeat of its send will not go out (bot/channels/kannel.py).
+    assert {k: v for k, v in after.keys.items() if b":gw-receipt:" not in k} == before.keys

@@ -4,6 +4,7 @@ network's reading of the fake SMSC's lines. Against a stand-in HTTP server, not 
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from collections.abc import AsyncIterator
 from typing import Any
@@ -173,10 +174,11 @@ def report(client_id: str = "d5-3", type_: str = "1", *, sig: str | None = None,
                                                   ("8", None)])
 def test_kannels_dlr_types_map_to_delivered_failed_or_nothing(type_: str, delivered: bool | None) -> None:
     parsed = channel().parse_dlr(report(type_=type_))
+    assert parsed.client_id == "d5-3" and parsed.receipt == f"kannel-{tagged(CLIENT_SECRET, 'd5-3')}"
     if delivered is None:
-        assert parsed is None
+        assert parsed.report is None
     else:
-        assert parsed is not None and parsed.delivered is delivered and parsed.client_id == "d5-3"
+        assert parsed.report is not None and parsed.report.delivered is delivered
 
 
 @pytest.mark.parametrize("forged", [
@@ -264,3 +266,80 @@ async def test_a_line_that_cannot_be_read_is_refused_not_fatal() -> None:
     for line in ("garbage", "1414 +77011234567 morse ..--", "1414 +7701 udh %05%00 data x"):
         with pytest.raises(ValueError):
             network.take_line(line)
+
+
+class Book:
+    """Receipts kept in a dict, as the store keeps them in Redis."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, str] = {}
+
+    async def gateway_receipt(self, client_id: str) -> str | None:
+        return self.kept.get(client_id)
+
+    async def keep_gateway_receipt(self, client_id: str, receipt: str, seconds: int) -> None:
+        assert seconds >= 86400
+        self.kept[client_id] = receipt
+
+
+async def test_a_repeat_of_a_client_id_kannel_took_is_not_sent_again(
+        kannel_answers: tuple[list[tuple[int, str]], list[dict[str, str]], str]) -> None:
+    answers, seen, url = kannel_answers
+    answers.extend([(503, "Sendsms: Message queue full"), (202, "0: Accepted for delivery")])
+    book = Book()
+    config = KannelConfig(**{**CONFIG.__dict__, "sendsms_url": url})
+    message = Outbound("d9-4", "+77011234567", "Жауап")
+    async with aiohttp.ClientSession() as session:
+        sender = channel(session, config, receipts=book)
+        with pytest.raises(SendError):
+            await sender.send(message)  # refused: nothing kept, so the retry goes to Kannel
+        first = await sender.send(message)
+        again = await sender.send(message)  # a worker killed before the step was saved runs the send again
+    assert len(seen) == 2 and first == again
+    assert book.kept == {"d9-4": first.provider_message_id}
+
+
+async def test_a_send_cut_off_mid_call_is_not_repeated_until_kannel_says_or_the_claim_is_old() -> None:
+    """A worker killed (here: a timeout) while Kannel may be taking the SMS: the repeat waits for Kannel's word."""
+    calls: list[dict[str, str]] = []
+    hang = asyncio.Event()
+
+    async def sendsms(request: web.Request) -> web.Response:
+        calls.append(dict(request.query))
+        if len(calls) in (1, 2) and not hang.is_set():
+            await hang.wait()  # the first call of each SMS never answers in time
+        return web.Response(status=202, text="0: Accepted for delivery")
+
+    app = web.Application()
+    app.router.add_get("/cgi-bin/sendsms", sendsms)
+    server = TestServer(app)
+    await server.start_server()
+    now = [1000.0]
+    book = Book()
+    config = KannelConfig(**{**CONFIG.__dict__, "sendsms_url": str(server.make_url("/cgi-bin/sendsms"))})
+    message = Outbound("d9-5", "+77011234567", "Жауап")
+    try:
+        async with aiohttp.ClientSession() as session:
+            sender = KannelChannel(session, config, 0.2, receipts=book, clock=lambda: now[0], ambiguous_seconds=600)
+            with pytest.raises(SendError) as cut:
+                await sender.send(message)
+            assert cut.value.failure.retryable and book.kept["d9-5"].startswith("pending:")
+            now[0] += 30
+            with pytest.raises(SendError) as waiting:
+                await sender.send(message)  # Kannel may have it: not sent again yet
+            assert "waiting for its report" in waiting.value.detail and len(calls) == 1
+            # Kannel's report arrives (the SMSC accepted it): the repeat is answered from it, never sent.
+            await sender.heard(sender.parse_dlr(report("d9-5", "8")))
+            assert (await sender.send(message)).provider_message_id == f"kannel-{tagged(CLIENT_SECRET, 'd9-5')}"
+            assert len(calls) == 1
+            # Another SMS cut off the same way, with no word from Kannel for longer than the bound: sent again.
+            other = Outbound("d9-6", "+77011234567", "Жауап")
+            with pytest.raises(SendError):
+                await sender.send(other)
+            now[0] += 601
+            hang.set()
+            assert (await sender.send(other)).provider_message_id.startswith("kannel-d9-6.")
+            assert len(calls) == 3
+    finally:
+        hang.set()
+        await server.close()

@@ -32,10 +32,12 @@ import signal
 import socket
 import tempfile
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from bot.clock import Clock
@@ -326,6 +328,7 @@ class KannelBox:
     smsbox_port: int = field(default_factory=free_port)
     smsc_port: int = field(default_factory=free_port)
     sendsms_port: int = field(default_factory=free_port)
+    admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     _processes: list[asyncio.subprocess.Process] = field(default_factory=list)
     _made_directory: bool = False
 
@@ -337,7 +340,7 @@ class KannelBox:
         assert self.directory is not None
         logs = self.directory
         return CONFIG.format(
-            admin_port=self.admin_port, admin_password=secrets.token_urlsafe(16), smsbox_port=self.smsbox_port,
+            admin_port=self.admin_port, admin_password=self.admin_password, smsbox_port=self.smsbox_port,
             smsc_port=self.smsc_port, sendsms_port=self.sendsms_port, username=self.username,
             password=self.password, mo_url=self.mo_url, bearerbox_log=logs / "bearerbox.log",
             smsbox_log=logs / "smsbox.log", log_level=self.log_level)
@@ -351,30 +354,35 @@ class KannelBox:
             self.directory, self._made_directory = Path(tempfile.mkdtemp(prefix="proactive-bot-kannel-")), True
         path = self.directory / "kannel.conf"
         path.write_text(self.config())
-        for binary, port in zip(binaries, (self.smsc_port, self.sendsms_port), strict=True):
-            process = await asyncio.create_subprocess_exec(
-                binary, str(path), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
-            self._processes.append(process)
-            await self._wait_for_port(port, process, binary)
+        # bearerbox is asked over its admin port whether it is up and then whether smsbox has connected: a bare
+        # TCP probe of its box port would hold its accept loop a second, and smsbox opens its sendsms port
+        # before it has connected (a sendsms call in between waits for its reconnection, a second later).
+        bearerbox = await self._spawn(binaries[0], path)
+        await self._wait_for_status(bearerbox, lambda status: "SMSC connections" in status)
+        smsbox = await self._spawn(binaries[1], path)
+        await self._wait_for_status(smsbox, lambda status: "smsbox" in status.split("Box connections:", 1)[-1])
 
-    async def _wait_for_port(self, port: int, process: asyncio.subprocess.Process, binary: str) -> None:
+    async def _spawn(self, binary: str, config: Path) -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            binary, str(config), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
+        self._processes.append(process)
+        return process
+
+    async def _wait_for_status(self, process: asyncio.subprocess.Process, ready: Callable[[str], bool]) -> None:
+        """Poll bearerbox's status page until `ready` says so (nothing else tells; 20 ms apart)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_SECONDS
-        while True:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                if process.returncode is not None or loop.time() > deadline:
-                    await self.stop()
-                    raise RuntimeError(f"{Path(binary).name} did not start (port {port}); see "
-                                       f"{self.directory}/*.log") from None
-                await asyncio.sleep(0.02)  # a starting server's port cannot be awaited any other way
-                continue
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-            return
+        url = f"http://127.0.0.1:{self.admin_port}/status.txt?password={self.admin_password}"
+        async with aiohttp.ClientSession() as session:
+            while process.returncode is None and loop.time() < deadline:
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(url) as resp:
+                        if resp.status == 200 and ready(await resp.text()):
+                            return
+                await asyncio.sleep(0.02)
+        await self.stop()
+        raise RuntimeError(f"Kannel did not start; see {self.directory}/*.log")
 
     async def stop(self) -> None:
         """Stop both boxes: SIGTERM, then SIGKILL after 2 s (nothing of theirs needs keeping)."""

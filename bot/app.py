@@ -20,11 +20,14 @@ from bot import work
 from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
 from bot.channels import telegram
-from bot.channels.base import Channel, Inbound
+from bot.channels.base import Channel, Inbound, Outbound
+from bot.channels.kannel import DLR_PATH as KANNEL_DLR_PATH
+from bot.channels.kannel import MO_PATH as KANNEL_MO_PATH
+from bot.channels.kannel import KannelChannel, KannelConfig
 from bot.channels.sms import SmsChannel
 from bot.clock import Clock, SimClock, SystemClock
 from bot.engine import Engine
-from bot.http import callbacks, dialogs, events, inbound
+from bot.http import callbacks, dialogs, events, inbound, kannel
 from bot.http.common import CLOCK, ENGINE, JOBS, SETTINGS, STORE
 from bot.http.gateway_auth import GATEWAYS, Gateways
 from bot.i18n import Translator
@@ -40,8 +43,10 @@ TIMER_POLL_SECONDS = 1.0
 
 
 def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock | None = None,
-               translator: Translator | None = None) -> web.Application:
-    """The bot's aiohttp app. Redis and the clock may be injected (dev, tests); else from settings."""
+               translator: Translator | None = None,
+               on_sms_accepted: Callable[[Outbound], None] | None = None) -> web.Application:
+    """The bot's aiohttp app. Redis and the clock may be injected (dev, tests); else from settings.
+    `on_sms_accepted` (dev) hears of every SMS Kannel took, for the simulated phone network."""
     app = web.Application()
     clock = clock or SystemClock()
     translator = translator or Translator()
@@ -57,8 +62,16 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
                       log_feed_maxlen=settings.log_feed_maxlen,
                       lock_seconds=settings.phone_lock_seconds)
         work_clock = JobClock(clock)  # inside a job: the instant it was accepted
-        sms = SmsChannel(session, settings.sms_gateway_url, settings.sms_sender, settings.http_timeout_seconds,
-                         settings.sms_client_id_secret)
+        json_sms = SmsChannel(session, settings.sms_gateway_url, settings.sms_sender,
+                              settings.http_timeout_seconds, settings.sms_client_id_secret)
+        app[inbound.SMS_CHANNEL] = json_sms  # its webhooks stay open whichever gateway sends
+        app[kannel.KANNEL_CHANNEL] = kannel_sms = KannelChannel(
+            session, KannelConfig(settings.kannel_sendsms_url, settings.kannel_username, settings.kannel_password,
+                                  settings.sms_sender, settings.public_url, settings.sms_gateway_secret,
+                                  settings.sms_client_id_secret, settings.kannel_dlr_mask, settings.kannel_smsc),
+            settings.http_timeout_seconds, on_accepted=on_sms_accepted, receipts=store,
+            clock=lambda: clock.now().timestamp(), ambiguous_seconds=settings.kannel_ambiguous_seconds)
+        sms: Channel = kannel_sms if settings.sms_gateway_kind == "kannel" else json_sms
         channels: dict[str, Channel] = {}
         # -- channels: ussd --
         from bot.channels.ussd import UssdChannel
@@ -78,7 +91,6 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         app[REDIS] = client
         app[STORE] = store
         app[ENGINE] = engine
-        app[inbound.SMS_CHANNEL] = sms
         queue = app[JOBS] = JobQueue(client, store.keys, clock, wait_seconds=settings.job_wait_seconds)
 
         async def bury(message: Inbound, error: str) -> None:
@@ -112,6 +124,8 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         web.post("/v1/events", events.post_event),
         web.post("/v1/inbound/sms", inbound.post_sms),
         web.post("/v1/inbound/sms/status", inbound.post_sms_status),
+        web.route("*", KANNEL_MO_PATH, kannel.mo),
+        web.route("*", KANNEL_DLR_PATH, kannel.dlr),
         web.post("/v1/callbacks/decision", callbacks.post_decision),
         web.get("/v1/dialogs", dialogs.list_dialogs),
         web.get("/v1/dialogs/{dialog_id}", dialogs.get_dialog),

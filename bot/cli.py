@@ -25,7 +25,7 @@ async def _until_signal() -> None:
     await stop.wait()
 
 
-async def _dev(port: int, clock_start: str | None) -> None:
+async def _dev(port: int, clock_start: str | None, sms: str = "mock") -> None:
     from bot.devserver import start_dev
 
     redis = None
@@ -34,10 +34,13 @@ async def _dev(port: int, clock_start: str | None) -> None:
 
         redis = redis_client(os.environ["REDIS_URL"])
     system = await start_dev(port=port, clock_start=parse_instant(clock_start) if clock_start else None,
-                             redis=redis)
+                             redis=redis, sms=sms)
     store = "Redis at REDIS_URL" if redis is not None else "embedded in-memory Redis (fakeredis)"
     print(f"proactive-bot dev on {system.url}  (store: {store}; simulated clock at {system.clock.now()})",
           flush=True)
+    if system.kannel is not None:
+        print(f"  SMS through Kannel: sendsms {system.kannel.sendsms_url}, fake SMSC on port "
+              f"{system.kannel.smsc_port}, logs in {system.kannel.directory}", flush=True)
     print(f"  events: POST {system.url}/v1/events (EVENTS_SECRET=dev-secret); operators: "
           f"Bearer dev-operator; phones: {system.url}/mock/phones/<msisdn>/sms", flush=True)
     try:
@@ -92,8 +95,9 @@ async def _follow_real_time(clock: SimClock) -> None:
         await asyncio.sleep(1)
 
 
-async def _mocks(port: int, bot_url: str) -> None:
+async def _mocks(port: int, bot_url: str, kannel_smsc: str | None) -> None:
     from gateway_mocks.app import MocksSettings, create_mocks_root
+    from gateway_mocks.kannel import KannelPhones
 
     clock = SimClock()
     try:
@@ -109,16 +113,26 @@ async def _mocks(port: int, bot_url: str) -> None:
     # The Bot API mock must know the bot's token and the secret it sends with each webhook update.
     settings.telegram_token = os.environ.get("TELEGRAM_TOKEN") or settings.telegram_token
     settings.telegram_secret = os.environ.get("TELEGRAM_SECRET") or settings.telegram_secret
-    runner = web.AppRunner(create_mocks_root(settings, clock), handle_signals=False)
+    phones = None
+    if kannel_smsc:  # the phones are a network on that Kannel's fake SMSC; the bot sends through Kannel
+        host, _, smsc_port = kannel_smsc.rpartition(":")
+        if not host or not smsc_port.isdigit():
+            raise SystemExit(f"proactive-bot mocks: --kannel-smsc must be HOST:PORT, got {kannel_smsc!r}")
+        phones = KannelPhones(settings, clock, host, int(smsc_port))
+        await phones.connect(seconds=60)
+    runner = web.AppRunner(create_mocks_root(settings, clock, sms_gateway=phones), handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, os.environ.get("HOST", "0.0.0.0"), port).start()
-    print(f"proactive-bot mocks on port {port}, bot at {bot_url}", flush=True)
+    print(f"proactive-bot mocks on port {port}, bot at {bot_url}"
+          + (f", phones on Kannel's fake SMSC at {kannel_smsc}" if phones else ""), flush=True)
     follower = asyncio.create_task(_follow_real_time(clock))
     try:
         await _until_signal()
     finally:
         follower.cancel()
         await runner.cleanup()
+        if phones is not None:
+            await phones.close()
 
 
 async def _logs(args: argparse.Namespace) -> int:
@@ -225,11 +239,16 @@ def main(argv: list[str] | None = None) -> int:
     dev = sub.add_parser("dev", help="everything in one process: bot, mocks, simulated phones and clock")
     dev.add_argument("--port", type=int, default=8080)
     dev.add_argument("--clock-start", help="ISO 8601 instant with offset (default: now)")
+    dev.add_argument("--sms", choices=("mock", "kannel"), default=os.environ.get("DEV_SMS", "mock"),
+                     help="the SMS gateway: the aggregator mock (default), or a real Kannel started on free "
+                          "loopback ports with the phones on its fake SMSC (needs ./scripts/ensure-kannel)")
     serve = sub.add_parser("serve", help="the bot alone; config from the environment; real Redis and clock")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     mocks = sub.add_parser("mocks", help="the gateway mocks alone")
     mocks.add_argument("--port", type=int, default=8090)
     mocks.add_argument("--bot-url", default=os.environ.get("BOT_URL", "http://127.0.0.1:8080"))
+    mocks.add_argument("--kannel-smsc", default=os.environ.get("MOCK_KANNEL_SMSC") or None, metavar="HOST:PORT",
+                       help="be the phone network on this Kannel's fake SMSC (the bot then sends through Kannel)")
     sub.add_parser("worker", help="do queued work (events, replies, reports, decisions) and fire due timers; "
                                   "run any number")
     sub.add_parser("demo", help="play scripted dialogs end to end and print the transcripts")
@@ -259,13 +278,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(os.environ.get("LOG_LEVEL", "WARNING" if args.command in ("demo", "logs", "ledger") else "INFO"))
     if args.command == "dev":
-        asyncio.run(_dev(args.port, args.clock_start))
+        asyncio.run(_dev(args.port, args.clock_start, args.sms))
     elif args.command == "serve":
         asyncio.run(_serve(args.port))
     elif args.command == "worker":
         asyncio.run(_serve(None, "worker"))
     elif args.command == "mocks":
-        asyncio.run(_mocks(args.port, args.bot_url))
+        asyncio.run(_mocks(args.port, args.bot_url, args.kannel_smsc))
     elif args.command == "logs":
         return asyncio.run(_logs(args))
     elif args.command == "ledger":

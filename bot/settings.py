@@ -48,6 +48,16 @@ class Settings:
     egov_url: str = "http://127.0.0.1:8090/mock/egov"
     assignment_url: str = "http://127.0.0.1:8090/mock/assignment"
     sms_sender: str = "1414"
+    # Which SMS gateway the bot sends through: "aggregator" (the JSON API at SMS_GATEWAY_URL) or "kannel"
+    # (smsbox's sendsms at KANNEL_SENDSMS_URL, as this user; README "SMS through Kannel").
+    sms_gateway_kind: str = "aggregator"
+    kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    kannel_username: str = "proactive-bot"
+    kannel_password: str = "dev-kannel-password"
+    kannel_dlr_mask: int = 27  # delivered (1) + undeliverable (2) + accepted (8) and rejected (16) by the SMSC
+    # A send that may have reached Kannel (cut off mid-call) is not repeated before this, unless Kannel reports it.
+    kannel_ambiguous_seconds: int = 600
+    kannel_smsc: str | None = None  # Kannel's `smsc` parameter: route every SMS through this SMSC id
     http_timeout_seconds: float = 10.0
     # Rules that follow the law and practice; kept here so they can change without code.
     answer_window_hours: int = 72
@@ -135,7 +145,8 @@ class Settings:
             "redis_url", "key_prefix", "events_secret", "operator_token", "backend_secret", "public_url",
             "sms_gateway_url", "egov_url", "assignment_url", "sms_sender", "ledger_key",
             "sms_gateway_secret", "sms_gateway_user", "ussd_gateway_secret", "ussd_gateway_user",
-            "sms_client_id_secret",
+            "sms_client_id_secret", "sms_gateway_kind", "kannel_sendsms_url", "kannel_username",
+            "kannel_password",
         ):
             if name.upper() in env:
                 values[name] = env[name.upper()]
@@ -148,7 +159,8 @@ class Settings:
             "ops_session_idle_seconds", "ops_session_max_seconds", "ops_auth_free_failures",
             "ops_auth_free_failures_per_address", "ops_reveals_per_hour", "ops_streams_per_operator",
             "ops_streams_per_process",
-            "duplicate_window_seconds", "reply_clock_skew_seconds",
+            "duplicate_window_seconds", "reply_clock_skew_seconds", "kannel_dlr_mask",
+            "kannel_ambiguous_seconds",
         ):
             if name.upper() in env:
                 values[name] = int(env[name.upper()])
@@ -163,6 +175,8 @@ class Settings:
         for name in ("send_retry_seconds", "submit_retry_seconds", "delivery_retry_seconds"):
             if name.upper() in env:
                 values[name] = tuple(int(v) for v in env[name.upper()].split(",") if v.strip())
+        if env.get("KANNEL_SMSC"):
+            values["kannel_smsc"] = env["KANNEL_SMSC"]
         if env.get("METRICS_TOKEN"):
             values["metrics_token"] = env["METRICS_TOKEN"]
         if "QUIET_START" in env:
@@ -173,6 +187,21 @@ class Settings:
             values["working_day_end"] = _hhmm(env["WORKING_DAY_END"])
         values.update(_telegram_from_env(env))
         values.update(_gateways_from_env(env))
+        kind = values.get("sms_gateway_kind", base.sms_gateway_kind)
+        if kind not in SMS_GATEWAY_KINDS:
+            raise ValueError(f"SMS_GATEWAY_KIND must be one of {', '.join(SMS_GATEWAY_KINDS)}, got {kind!r}")
+        if kind == "kannel" and not {"basic", "token"} & set(values["sms_gateway_auth"]):
+            # Kannel's get-url cannot sign: without this, every citizen's SMS would be refused 401.
+            raise ValueError("SMS_GATEWAY_KIND=kannel needs SMS_GATEWAY_AUTH to allow basic (Kannel's get-url "
+                             "carries HTTP Basic credentials; it cannot sign)")
+        if kind == "kannel" and "basic" in values["sms_gateway_auth"]:
+            user = values.get("sms_gateway_user", base.sms_gateway_user)
+            secret = values.get("sms_gateway_secret", base.sms_gateway_secret)
+            if len(f"{user}:{secret}".encode()) > KANNEL_BASIC_MAX_BYTES:
+                raise ValueError(
+                    f"SMS_GATEWAY_USER:SMS_GATEWAY_SECRET is {len(f'{user}:{secret}'.encode())} bytes; Kannel 1.4.5 "
+                    f"breaks Basic credentials over {KANNEL_BASIC_MAX_BYTES} (its base64 wraps the header), so "
+                    "with Kannel use a secret of 32 to 45 bytes, e.g. `openssl rand -hex 20`")
         if env.get("EVENTS_SECRETS"):
             values["events_secrets"] = registry_secrets(env["EVENTS_SECRETS"])
         return replace(base, **values)
@@ -191,6 +220,10 @@ class Settings:
 
 
 GATEWAY_SCHEMES = ("hmac", "basic", "token")
+SMS_GATEWAY_KINDS = ("aggregator", "kannel")
+# Kannel 1.4.5 base64-encodes `user:password` with a line break every 76 characters (octstr_binary_to_base64):
+# over 57 bytes, its Authorization header is broken and every call is refused 400.
+KANNEL_BASIC_MAX_BYTES = 57
 # What `serve` and `worker` refuse to run without (README "Security", "Secrets"); Telegram's when it is on.
 SECRETS = ("EVENTS_SECRET", "OPERATOR_TOKEN", "BACKEND_SECRET", "SMS_GATEWAY_SECRET", "USSD_GATEWAY_SECRET",
            "SMS_CLIENT_ID_SECRET", "LEDGER_KEY")
@@ -200,7 +233,7 @@ MIN_SECRET_BYTES = 32
 def dev_secrets() -> frozenset[str]:
     """Every secret `dev`, `demo` and the tests use: published in this repository, so never a real one."""
     base = Settings()
-    names = [name.lower() for name in (*SECRETS, "TELEGRAM_SECRET", "TELEGRAM_TOKEN")]
+    names = [name.lower() for name in (*SECRETS, "TELEGRAM_SECRET", "TELEGRAM_TOKEN", "KANNEL_PASSWORD")]
     return frozenset(str(getattr(base, name)) for name in names)
 
 
@@ -222,7 +255,8 @@ def registry_secrets(text: str) -> tuple[tuple[str, str], ...]:
 
 def weak_secret(env: dict[str, str]) -> str | None:
     """Why the production secrets in `env` cannot be used (one line naming the variable), or None."""
-    names = [*SECRETS, *(("TELEGRAM_SECRET",) if env.get("TELEGRAM_TOKEN") else ())]
+    names = [*SECRETS, *(("TELEGRAM_SECRET",) if env.get("TELEGRAM_TOKEN") else ()),
+             *(("KANNEL_PASSWORD",) if env.get("SMS_GATEWAY_KIND", "").strip() == "kannel" else ())]
     values = [(name, env.get(name)) for name in names]
     if env.get("EVENTS_SECRETS"):  # then EVENTS_SECRET is not used: each registry's secret is checked instead
         at = names.index("EVENTS_SECRET")

@@ -78,6 +78,10 @@ class Keys:
     def phone(self, msisdn: str) -> str:
         return self._phone(msisdn)
 
+    def gateway_receipt(self, client_id: str) -> str:
+        """String: the id a gateway that keeps no record of client ids (Kannel) gave the SMS sent under this one."""
+        return f"{self.prefix}:gw-receipt:{client_id}"
+
     def phone_queue(self, msisdn: str) -> str:
         return f"{self._phone(msisdn)}:queue"
 
@@ -324,6 +328,14 @@ class Store:
                 if dialog is not None:
                     found[d] = dialog
         return [found[d] for d in dialog_ids if d in found]
+
+    async def gateway_receipt(self, client_id: str) -> str | None:
+        """The receipt kept for an SMS a gateway took under this client id (`keep_gateway_receipt`), or None."""
+        value = await self.redis.get(self.keys.gateway_receipt(client_id))
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def keep_gateway_receipt(self, client_id: str, receipt: str, seconds: int) -> None:
+        await self.redis.set(self.keys.gateway_receipt(client_id), receipt, ex=seconds)
 
     async def record_delivery(self, client_id: str, at: dt.datetime) -> bool:
         """Take a `delivered` report without a step, when nothing but the transcript's status hangs on it.

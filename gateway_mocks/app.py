@@ -34,14 +34,16 @@ ASSIGNMENT = web.AppKey("assignment", AssignmentBackend)
 OUTBOUND = web.AppKey("outbound", Outbound)
 
 
-def create_mocks_app(settings: MocksSettings, clock: SimClock) -> web.Application:
-    """Every mock with relative routes; mount it with `parent.add_subapp("/mock", app)`."""
+def create_mocks_app(settings: MocksSettings, clock: SimClock, *,
+                     sms_gateway: SmsGateway | None = None) -> web.Application:
+    """Every mock with relative routes; mount it with `parent.add_subapp("/mock", app)`. `sms_gateway` replaces
+    the aggregator mock (with Kannel: the phone network on its fake SMSC)."""
     rates = load_rates(settings.rates_path)  # read now: a broken rate table should stop startup
     outbound = Outbound()
     egov = EgovRegistry()
     if settings.seed:
         egov.seed(FIXTURES)
-    gateway = SmsGateway(settings, clock, outbound)
+    gateway = sms_gateway if sms_gateway is not None else SmsGateway(settings, clock, outbound)
     backend = AssignmentBackend(settings, clock, outbound, egov, rates)
     clock.add_source(backend)
 
@@ -64,10 +66,11 @@ def create_mocks_app(settings: MocksSettings, clock: SimClock) -> web.Applicatio
     return app
 
 
-def create_mocks_root(settings: MocksSettings, clock: SimClock) -> web.Application:
+def create_mocks_root(settings: MocksSettings, clock: SimClock, *,
+                      sms_gateway: SmsGateway | None = None) -> web.Application:
     """A top-level app serving the mocks under `/mock`, for `proactive-bot mocks`."""
     root = web.Application()
-    root.add_subapp("/mock", create_mocks_app(settings, clock))
+    root.add_subapp("/mock", create_mocks_app(settings, clock, sms_gateway=sms_gateway))
     return root
 
 

@@ -42,9 +42,10 @@ async def _real_redis() -> Redis:
 
 async def start_running(store: str, start: dt.datetime = MONDAY_10, **settings: object) -> tuple[Running,
                                                                                                    str]:
+    """A dev system on `store`: "redis", "fakeredis", or "kannel" (real Redis, SMS through a real Kannel)."""
     prefix = f"pbtest:{uuid.uuid4().hex[:10]}"
-    redis = await _real_redis() if store == "redis" else embedded_redis()
-    system = await start_dev(port=0, clock_start=start, redis=redis,
+    redis = await _real_redis() if store in ("redis", "kannel") else embedded_redis()
+    system = await start_dev(port=0, clock_start=start, redis=redis, sms="kannel" if store == "kannel" else "mock",
                              settings=Settings(key_prefix=prefix).with_(**settings))
     session = aiohttp.ClientSession()
     return Running(system, DevClient(session, system.url), redis), prefix
@@ -59,10 +60,21 @@ async def stop_running(running: Running, prefix: str) -> None:
     await running.redis.aclose()
 
 
-@pytest.fixture(params=["redis", "fakeredis"])
+# Why a test marked `aggregator_only` does not run through Kannel (it runs on "redis" and "fakeredis").
+FAKE_SMSC_DELIVERS_EVERYTHING = (
+    "Kannel's fake SMSC (gw/smsc/smsc_fake.c) reports every SMS it hands to the phone network as delivered, at "
+    "once, and cannot lose one: a switched-off phone, a lost SMS or a failed report cannot be played through it. "
+    "Kannel's failure codes (DLR 2 and 16) are tested in tests/unit/test_kannel_channel.py and "
+    "tests/security/test_kannel_routes.py; the failure paths themselves through the aggregator mock.")
+
+
+@pytest.fixture(params=["redis", "fakeredis", "kannel"])
 async def running(request: pytest.FixtureRequest) -> AsyncIterator[Running]:
-    """The whole system over HTTP; once on real Redis, once on the embedded store."""
-    if request.param == "redis":
+    """The whole system over HTTP: on real Redis, on the embedded store, and on real Redis with every SMS
+    through a real Kannel (bearerbox and smsbox started for the test, the phones on its fake SMSC)."""
+    if request.param == "kannel" and request.node.get_closest_marker("aggregator_only"):
+        pytest.skip(FAKE_SMSC_DELIVERS_EVERYTHING)
+    if request.param in ("redis", "kannel"):
         request.applymarker(pytest.mark.integration)
     run, prefix = await start_running(request.param)
     try:

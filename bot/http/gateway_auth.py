@@ -11,13 +11,13 @@ import binascii
 import hmac
 import ipaddress
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
 from bot.backends.assignment import as_bytes
 from bot.http.common import CLOCK, SETTINGS, check_signature, errors, unauthorized
-from bot.settings import Settings
+from bot.settings import GATEWAY_SCHEMES, Settings
 
 log = logging.getLogger(__name__)
 
@@ -88,18 +88,34 @@ def _within(address: Address, networks: tuple[Network, ...]) -> bool:
     return any(address in network for network in networks)
 
 
-def refused(request: web.Request, body: bytes, gateway: Gateway) -> web.Response | None:
+def outside_allow_list(request: web.Request, gateway: Gateway) -> web.Response | None:
+    """None when the post comes from where the gateway may post from (anywhere, without an allow-list); else
+    the 403 to answer (logged)."""
+    if not gateway.allow:
+        return None
+    source = source_address(request, request.app[GATEWAYS].trusted_proxies)
+    if source is not None and _within(source, gateway.allow):
+        return None
+    log.warning("%s gateway: post to %s from %s, outside its allow-list: refused", gateway.name, request.path,
+                source)
+    return errors(403, ("$", "forbidden_source", f"posts for the {gateway.name} gateway are not "
+                                                 "accepted from this address"))
+
+
+def refused(request: web.Request, body: bytes, gateway: Gateway, *,
+            only: tuple[str, ...] = GATEWAY_SCHEMES) -> web.Response | None:
     """None when the post comes from where the gateway may post from, with a credential of a scheme it may
-    use; else the 403 or 401 to answer (logged, without the credential)."""
-    gateways = request.app[GATEWAYS]
-    if gateway.allow:
-        source = source_address(request, gateways.trusted_proxies)
-        if source is None or not _within(source, gateway.allow):
-            log.warning("%s gateway: post to %s from %s, outside its allow-list: refused", gateway.name,
-                        request.path, source)
-            return errors(403, ("$", "forbidden_source", f"posts for the {gateway.name} gateway are not "
-                                                         "accepted from this address"))
-    problem = _credential_problem(request, body, gateway)
+    use (of `only`, on a route that cannot take the others); else the 403 or 401 to answer (logged, without
+    the credential)."""
+    outside = outside_allow_list(request, gateway)
+    if outside is not None:
+        return outside
+    schemes = tuple(scheme for scheme in gateway.schemes if scheme in only)
+    if schemes:
+        problem = _credential_problem(request, body, replace(gateway, schemes=schemes))
+    else:
+        problem = (f"{request.path} takes {' or '.join(only)} credentials, and {gateway.name.upper()}_GATEWAY_AUTH "
+                   f"allows only {', '.join(gateway.schemes)}")
     if problem is None:
         return None
     log.warning("%s gateway: unauthenticated post to %s from %s: %s", gateway.name, request.path,

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.base import InboundFormatError
+from bot.channels.base import DeliveryReport, Inbound, InboundFormatError
 from bot.channels.sms import ForeignClientId, SmsChannel
 from bot.http.common import CLOCK, SETTINGS, STORE, errors, parse_json, read_body, run_or_queued
 from bot.http.gateway_auth import GATEWAYS, refused
@@ -34,7 +34,12 @@ async def post_sms(request: web.Request) -> web.Response:
         message = request.app[SMS_CHANNEL].parse(data)
     except InboundFormatError as error:
         return errors(422, (error.field, "invalid", str(error)))
-    # Durable once queued; answered when a worker has handled it (or, all of them busy or down, as queued).
+    return await take_message(request, message)
+
+
+async def take_message(request: web.Request, message: Inbound) -> web.Response:
+    """Queue a citizen's SMS, whichever gateway brought it: durable once queued; answered when a worker has
+    handled it (or, all of them busy or down, as queued)."""
     done = await run_or_queued(request, "inbound", inbound_payload(message))
     return web.json_response({"accepted": True, **({} if done is not None else {"queued": True})})
 
@@ -51,6 +56,11 @@ async def post_sms_status(request: web.Request) -> web.Response:
         return errors(403, (error.field, "not_ours", str(error)))
     except InboundFormatError as error:
         return errors(422, (error.field, "invalid", str(error)))
+    return await take_report(request, report)
+
+
+async def take_report(request: web.Request, report: DeliveryReport) -> web.Response:
+    """Act on a delivery report, whichever gateway brought it."""
     # Most reports only say an SMS arrived: taken at once, without a step, when nothing else hangs on them.
     if report.delivered and report.client_id and await request.app[STORE].record_delivery(
             report.client_id, request.app[CLOCK].now()):

@@ -1,5 +1,7 @@
 """Chaos: many dialogs over several worker processes on real Redis, a gateway that fails a fifth of its
-sends, and workers SIGKILLed at random moments and started again.
+sends, and workers SIGKILLed at random moments and started again. Run twice: through the aggregator mock, and
+through a real Kannel (bearerbox and smsbox, the phones on its fake SMSC; CHAOS_KANNEL_DIALOGS, 300), whose
+fake SMSC injects no faults: there the worker kills are the chaos.
 
 Afterwards every dialog must be in the state its phone's messages say (each persona's script is known), no
 phone may have received the same message twice, no consent may be lost (each one has its application at the
@@ -22,6 +24,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +35,7 @@ from redis.asyncio import Redis
 from bot.clock import ALMATY, parse_instant
 from bot.devclient import DevClient
 from bot.store import Keys
+from gateway_mocks.kannel import KannelBox, mo_url
 from gateway_mocks.registry import birth_event, child_iin
 from tests.conftest import REDIS_URL
 from tests.helpers import FATHER_NO_ACCOUNT, MOTHER_WITH_HALYK, VALID_IBAN, production_secrets
@@ -39,6 +43,7 @@ from tests.helpers import FATHER_NO_ACCOUNT, MOTHER_WITH_HALYK, VALID_IBAN, prod
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
 SIZE = int(os.environ.get("CHAOS_DIALOGS", "1000"))
+KANNEL_SIZE = int(os.environ.get("CHAOS_KANNEL_DIALOGS", "300"))
 WORKERS = int(os.environ.get("CHAOS_WORKERS", "2"))
 SEED = int(os.environ.get("CHAOS_SEED", "2026"))
 IN_FLIGHT = 48            # citizens acting at once
@@ -185,11 +190,30 @@ async def _killer(workers: list[Proc], run: Run, stop: asyncio.Event, rng: rando
         await victim.start()
 
 
-async def test_chaos(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sms", ["mock", "kannel"])
+async def test_chaos(tmp_path: Path, sms: str) -> None:
     rng = random.Random(SEED)
+    size = KANNEL_SIZE if sms == "kannel" else SIZE
     prefix = f"pbchaos:{uuid.uuid4().hex[:8]}"
     bot_port, mocks_port = _port(), _port()
     bot, mocks = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{mocks_port}"
+    kannel: KannelBox | None = None
+    through: dict[str, str] = {}
+    mocks_args: list[str] = []
+    faults = {"MOCK_SMS_FAIL_RATE": "0.2", "MOCK_FAULT_SEED": str(SEED)}
+    secrets = dict(SECRETS)
+    if sms == "kannel":
+        secrets["SMS_GATEWAY_SECRET"] = token_hex(20)  # Kannel's Basic header holds at most 57 bytes
+        kannel = KannelBox(mo_url(bot, "sms-gateway", secrets["SMS_GATEWAY_SECRET"], with_time=True),
+                           directory=tmp_path)
+        await kannel.start()
+        through = {"SMS_GATEWAY_KIND": "kannel", "KANNEL_SENDSMS_URL": kannel.sendsms_url,
+                   "KANNEL_USERNAME": kannel.username, "KANNEL_PASSWORD": kannel.password,
+                   "SMS_GATEWAY_AUTH": "hmac,basic",
+                   # A send cut off by a kill, that Kannel never got, goes again after this (not 10 minutes).
+                   "KANNEL_AMBIGUOUS_SECONDS": "15"}
+        mocks_args = ["--kannel-smsc", f"127.0.0.1:{kannel.smsc_port}"]
+        faults = {}
     common = {
         "REDIS_URL": REDIS_URL, "KEY_PREFIX": prefix, "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING",
         "PUBLIC_URL": bot, "SMS_GATEWAY_URL": f"{mocks}/mock/sms", "EGOV_URL": f"{mocks}/mock/egov",
@@ -203,11 +227,11 @@ async def test_chaos(tmp_path: Path) -> None:
         "REPLY_CLOCK_SKEW_SECONDS": "3600",
         "HTTP_TIMEOUT_SECONDS": "5", "JOB_WAIT_SECONDS": "20",
         "TIMER_LEASE_SECONDS": "5",  # a poller killed between claiming a timer and queueing it: due again soon
-        **SECRETS,
+        **secrets, **through,
     }
-    procs_mocks = Proc(["mocks", "--port", str(mocks_port), "--bot-url", bot], {
-        **common, "MOCK_SMS_FAIL_RATE": "0.2", "MOCK_FAULT_SEED": str(SEED), "MOCK_DECISION_DELAY_SECONDS": "2",
-        "MOCK_CALLBACK_RETRY_SECONDS": "1"}, tmp_path / "mocks.log")
+    procs_mocks = Proc(["mocks", "--port", str(mocks_port), "--bot-url", bot, *mocks_args], {
+        **common, **faults, "MOCK_DECISION_DELAY_SECONDS": "2", "MOCK_CALLBACK_RETRY_SECONDS": "1"},
+        tmp_path / "mocks.log")
     front = Proc(["serve", "--port", str(bot_port)], {**common, "WORKER_CONCURRENCY": "0"}, tmp_path / "serve.log")
     workers = [Proc(["worker"], {**common, "WORKER_CONCURRENCY": "16"}, tmp_path / f"worker{i}.log")
                for i in range(WORKERS)]
@@ -225,7 +249,7 @@ async def test_chaos(tmp_path: Path) -> None:
             registry = DevClient(session, bot, events_secret=SECRETS["EVENTS_SECRET"],
                                  operator_token=SECRETS["OPERATOR_TOKEN"])
             killer = asyncio.create_task(_killer(workers, run, stop_killing, rng))
-            personas = rng.choices([p for p, _ in PERSONAS], weights=[w for _, w in PERSONAS], k=SIZE)
+            personas = rng.choices([p for p, _ in PERSONAS], weights=[w for _, w in PERSONAS], k=size)
             slots = asyncio.Semaphore(IN_FLIGHT)
 
             async def one(n: int, persona: Persona) -> None:
@@ -237,7 +261,7 @@ async def test_chaos(tmp_path: Path) -> None:
             await killer
             played = time.monotonic() - started
             report = await _check(run, session, bot, mocks, redis, prefix, deadline)
-        report.update(dialogs=SIZE, workers=WORKERS, kills=run.kills, seconds_played=round(played, 1),
+        report.update(gateway=sms, dialogs=size, workers=WORKERS, kills=run.kills, seconds_played=round(played, 1),
                       worker_takeovers=sum(w.log.read_text(errors="replace").count("took over") for w in workers))
         report["log_lines_scanned"] = _scan_logs(run, [procs_mocks, front, *workers])
         print("\nchaos report: " + json.dumps(report, indent=1, ensure_ascii=False))
@@ -247,6 +271,8 @@ async def test_chaos(tmp_path: Path) -> None:
         stop_killing.set()
         for proc in (*workers, front, procs_mocks):
             await proc.stop()
+        if kannel is not None:
+            await kannel.stop()
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
         for i in range(0, len(keys), 1000):
             await redis.delete(*keys[i:i + 1000])

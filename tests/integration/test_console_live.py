@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.channels.base import Channel, Outbound, Receipt, SendError, SendFailure
@@ -83,6 +84,7 @@ async def test_metrics_count_dialogs_messages_timers_and_requests(running: Runni
     assert m["proactive_bot_http_request_duration_seconds_count{method=POST,route=/v1/events,status=202}"] == 2
 
 
+@pytest.mark.aggregator_only
 async def test_metrics_count_failed_deliveries(running: Running) -> None:
     async with running.client.session.post(f"{running.system.url}/mock/phones/77011114006/state",
                                            json={"reachable": False}) as resp:

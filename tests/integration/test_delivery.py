@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from bot.channels.sms import untagged
 from bot.http.common import ENGINE
 from tests.conftest import Running
@@ -19,6 +21,7 @@ async def test_delivered_report_marks_the_transcript_line(running: Running) -> N
     assert "delivery_failed" not in dialog["flags"]
 
 
+@pytest.mark.aggregator_only
 async def test_failed_report_flags_the_dialog(running: Running) -> None:
     async with running.client.session.post(f"{running.system.url}/mock/phones/77011110002/state",
                                            json={"reachable": False}) as resp:
@@ -53,6 +56,7 @@ class CountsReportSteps:
         await self._inner(report)
 
 
+@pytest.mark.aggregator_only
 async def test_a_delivered_report_is_taken_without_a_step_and_once(running: Running) -> None:
     counter = CountsReportSteps(running.system.runner.app[ENGINE])
     _, answer, _ = await birth(running.client, msisdn="+77011110004")
@@ -75,6 +79,7 @@ async def test_a_delivered_report_is_taken_without_a_step_and_once(running: Runn
     assert stored is not None and stored.transcript[0]["status"] == "delivered"
 
 
+@pytest.mark.aggregator_only
 async def test_after_a_failed_delivery_reports_take_a_step_again(running: Running) -> None:
     counter = CountsReportSteps(running.system.runner.app[ENGINE])
     async with running.client.session.post(f"{running.system.url}/mock/phones/77011110005/state",

@@ -30,6 +30,9 @@ from gateway_mocks.settings import DEFAULT_RATES_PATH
 from tests.conftest import Running
 from tests.helpers import MOTHER_WITH_HALYK, birth, disabled_child, event_id, render
 
+# Every test here fails deliveries on purpose (tests/conftest.py: FAKE_SMSC_DELIVERS_EVERYTHING).
+pytestmark = pytest.mark.aggregator_only
+
 PHONE = "+77011119001"
 MONDAY = dt.date(2026, 11, 23)
 JITTER = 1.2  # a resend is due at most 20 % after its delay

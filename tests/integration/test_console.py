@@ -86,6 +86,21 @@ async def test_sign_in_sets_a_strict_httponly_cookie_and_a_wrong_token_is_refuse
     assert "Оператор консолі" in page and "Aigerim" in page  # Kazakh chosen at sign-in
 
 
+BACK_CASES = [("/ops/queue", "/ops/queue"), ("/ops/dialogs/d_x?done=note", "/ops/dialogs/d_x?done=note"),
+              ("//evil.example/ops", "/ops"), ("https://evil.example/ops", "/ops"), ("/opsevil", "/ops"),
+              ("/ops/login", "/ops"), ("/ops/x\r\nSet-Cookie: a=b", "/ops"), ("", "/ops")]
+
+
+@pytest.mark.parametrize(("back", "lands"), BACK_CASES, ids=[c[0] or "none" for c in BACK_CASES])
+async def test_sign_in_returns_to_the_console_page_asked_for_and_never_elsewhere(console: Console, back: str,
+                                                                                lands: str) -> None:
+    async with console.session.get(f"{console.url}/ops/queue") as resp:  # the form remembers the page asked for
+        assert resp.status == 401 and 'name="back" value="/ops/queue"' in await resp.text()
+    form = {"token": "dev-operator", "name": "Aigerim", "lang": "ru", "back": back}
+    async with console.session.post(f"{console.url}/ops/login", data=form, allow_redirects=False) as resp:
+        assert resp.status == 303 and resp.headers["Location"] == lands
+
+
 async def test_actions_need_the_session_csrf_token(running: Running, console: Console) -> None:
     _, answer, _ = await birth(running.client, msisdn="+77011112001")
     await console.sign_in()

@@ -46,8 +46,13 @@ async def _form(request: web.Request, op: Operator) -> MultiDictProxy[Any] | web
     return form
 
 
-def _back(path: str, done: str, anchor: str, **extra: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(f"{path}?{urlencode({'done': done, **extra})}#{anchor}")
+# After an action the page comes back focused where the user was working: a URL fragment naming a form field or
+# button is scrolled to and focused by the browser itself (a script's focus would be undone by that fragment step).
+FOCUS = {"sms": "sms-text", "ussd": "ussd-input", "telegram": "tg-text", "clock": "clock-hour"}
+
+
+def _back(path: str, done: str, panel: str, **extra: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"{path}?{urlencode({'done': done, **extra})}#{FOCUS[panel]}")
 
 
 async def _now(state: DevPage) -> str:

@@ -210,13 +210,13 @@ async def test_the_clock_buttons_and_a_birth_played_to_its_decision(real: Runnin
     for move, expected in [("hour", "2026-11-23 11:00"), ("day", "2026-11-24 11:00"),
                            ("morning", "2026-11-25 09:00")]:
         location = redirect(*await post(console, "/ops/dev/clock", move=move, back="/ops/dev"))
-        assert location == "/ops/dev?done=clock#clock"
+        assert location == "/ops/dev?done=clock#clock-hour"
         assert local((await client.clock())["now"]).strftime("%Y-%m-%d %H:%M") == expected
     location = redirect(*await post(console, "/ops/dev/clock", move="decision", back=PHONE_PATH, phone=PHONE))
-    assert location == f"{PHONE_PATH}?done=no_decision#clock"
+    assert location == f"{PHONE_PATH}?done=no_decision#clock-hour"
 
     redirect(*await post(console, "/ops/dev/cases", person="mother_halyk", kind="birth"))
-    assert redirect(*await post(console, f"{PHONE_PATH}/sms", text="иә")) == f"{PHONE_PATH}?done=sms#sms"
+    assert redirect(*await post(console, f"{PHONE_PATH}/sms", text="иә")) == f"{PHONE_PATH}?done=sms#sms-text"
     redirect(*await post(console, f"{PHONE_PATH}/sms", text="1"))  # the account on record is right
     [dialog] = await dialogs_of(real, PHONE)
     assert dialog["status"] == "submitted"

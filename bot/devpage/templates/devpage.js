@@ -1,4 +1,5 @@
-// The dev page's phones: the USSD keypad, threads kept at their newest message, focus kept where the user works.
+// The dev page's phones: the USSD keypad, threads kept at their newest message, focus kept through live updates.
+// (After an action the server's redirect names the field to return to as the URL's fragment: the browser focuses it.)
 // Live updates are the console's own script (console.js): it swaps the parts in as the dialog log grows.
 (function () {
   "use strict";
@@ -28,10 +29,5 @@
       if (again) { again.focus({ preventScroll: true }); }
     }
   }).observe(document.body, { attributes: true, attributeFilter: ["data-refreshed"] });
-
-  // After an action the page comes back at the panel it was done in (#sms, #ussd, #telegram, #clock).
-  var panel = window.location.hash ? document.getElementById(window.location.hash.slice(1)) : null;
-  var field = panel ? panel.querySelector("[data-focus]") : null;
-  if (field) { field.focus({ preventScroll: true }); panel.scrollIntoView({ block: "nearest" }); }
   newest();
 }());

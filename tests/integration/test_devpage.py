@@ -24,7 +24,7 @@ from bot.settings import Settings
 from tests.conftest import MONDAY_10, Running
 from tests.e2e.test_cli import _free_port, _start, _stop
 from tests.helpers import production_secrets
-from tests.security._ops import Console
+from tests.security._ops import Console, system
 
 PHONE = "+77015550101"  # the seeded mother with a Halyk Bank account (bot/devpage/people.py)
 PHONE_PATH = "/ops/dev/phones/77015550101"
@@ -286,3 +286,18 @@ async def test_playing_leaves_no_phone_number_or_iin_in_any_log_line(process_log
     written = process_log.getvalue()
     assert "/ops/dev/phones/" in written  # the access log did write the phone pages' requests…
     assert not RAW.search(written) and "KZ03601KZT0000412345" not in written, written  # …masked
+
+
+async def test_without_telegram_the_phone_has_sms_and_ussd_only() -> None:
+    async with system(telegram_token=None) as running:
+        console = Console(running)
+        try:
+            await console.sign_in("Dana")
+            redirect(*await post(console, "/ops/dev/cases", person="mother_halyk", kind="birth"))
+            status, page = await console.get(PHONE_PATH)
+            assert status == 200 and "Telegram выключен" in page and 'id="tg-chat"' not in page
+            assert 'id="sms-thread"' in page and 'id="ussd-screen"' in page
+            status, _ = await post(console, f"{PHONE_PATH}/telegram/start")
+            assert status == 404
+        finally:
+            await console.close()

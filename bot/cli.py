@@ -43,6 +43,7 @@ async def _dev(port: int, clock_start: str | None, sms: str = "mock") -> None:
               f"{system.kannel.smsc_port}, logs in {system.kannel.directory}", flush=True)
     print(f"  events: POST {system.url}/v1/events (EVENTS_SECRET=dev-secret); operators: "
           f"Bearer dev-operator; phones: {system.url}/mock/phones/<msisdn>/sms", flush=True)
+    print(f"  play: open {system.url}/dev (sign in with the operator token dev-operator)", flush=True)
     try:
         await _until_signal()
     finally:

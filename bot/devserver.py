@@ -118,6 +118,9 @@ async def start_dev(*, host: str = "127.0.0.1", port: int = 8080, clock_start: d
         app.on_response_prepare.append(phones_settle_hook(traffic))
     mocks = create_mocks_app(mocks_settings, clock, sms_gateway=phones)
     app.add_subapp("/mock", mocks)
+    from bot import devpage  # the page to play with it all: dev only, never in `serve`
+
+    devpage.mount(app, mocks, base)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock).start()

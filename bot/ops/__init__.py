@@ -12,8 +12,9 @@ from bot.ops.sessions import OperatorState
 from bot.ops.views import login_page, setup_templates
 
 
-def _denied_page(request: web.Request, _: str) -> web.StreamResponse:
-    return login_page(request, request.query.get("lang"))
+def denied_page(request: web.Request, _: str) -> web.StreamResponse:
+    """The sign-in form (401); signing in there returns to the page that was asked for."""
+    return login_page(request, request.query.get("lang"), back=request.path_qs if request.method == "GET" else "")
 
 
 def _denied_api(request: web.Request, _: str) -> web.StreamResponse:
@@ -22,7 +23,7 @@ def _denied_api(request: web.Request, _: str) -> web.StreamResponse:
 
 def routes() -> list[web.RouteDef]:
     """Every console route; each one answers 401 to anyone without the operator token or a session."""
-    page, api_ = guarded(_denied_page), guarded(_denied_api)
+    page, api_ = guarded(denied_page), guarded(_denied_api)
     return [
         web.get("/ops", page(pages.list_page)),
         web.get("/ops/queue", page(pages.queue_page)),

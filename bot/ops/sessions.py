@@ -91,6 +91,16 @@ class OperatorState:
             await self.redis.hset(key, "seen", now)
         return Session(session_id, data.get("name", ""), data.get("lang", ""), data.get("csrf", ""))
 
+    async def carry_over(self, session_id: str, seconds: float) -> None:
+        """Move a session's instants `seconds` later: the dev page moves the simulated clock this much, and the
+        operator who moved it stays signed in (the jump is neither idle time nor age)."""
+        key = self.keys.ops_session(digest(session_id))
+        if await self.redis.exists(key):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hincrbyfloat(key, "created", seconds)
+                pipe.hincrbyfloat(key, "seen", seconds)
+                await pipe.execute()
+
     async def set_language(self, session_id: str, lang: str) -> None:
         key = self.keys.ops_session(digest(session_id))
         if await self.redis.exists(key):

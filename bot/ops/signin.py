@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from aiohttp import web
 
@@ -24,6 +25,8 @@ from bot.ops.texts import language
 from bot.ops.views import login_page
 
 log = logging.getLogger("bot.ops")
+# Where a sign-in may return: a console page of this server (path and query, no scheme, host or whitespace).
+_BACK = re.compile(r"/ops(?:/[^\s\\?#]*)?(?:\?[^\s\\#]*)?")
 
 
 def _text(value: object) -> str:
@@ -60,7 +63,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     await state.succeeded(address, name)
     session = await state.open(name, lang)
     log.info("ops sign-in: operator %s", name)
-    response = web.HTTPSeeOther("/ops")
+    back = _text(form.get("back"))
+    response = web.HTTPSeeOther(back if _BACK.fullmatch(back) and not back.startswith("/ops/login") else "/ops")
     set_session(request, response, session.session_id)
     raise response
 

@@ -81,7 +81,9 @@ def notice_page(request: web.Request, op: Operator, text_id: str, *, status: int
                 heading=heading)
 
 
-def login_page(request: web.Request, lang: str | None = None, error: str = "") -> web.Response:
-    """The sign-in form, answered with 401 to anyone not signed in (`error`: the text id of a notice)."""
+def login_page(request: web.Request, lang: str | None = None, error: str = "", back: str = "") -> web.Response:
+    """The sign-in form, answered with 401 to anyone not signed in (`error`: the text id of a notice; `back`: the
+    console page to return to once signed in)."""
     lang = language(lang)
-    return page(request, None, "login.html", title=t(lang, "login.title"), status=401, lang=lang, error=error)
+    return page(request, None, "login.html", title=t(lang, "login.title"), status=401, lang=lang, error=error,
+                back=back)

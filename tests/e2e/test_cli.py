@@ -47,6 +47,9 @@ async def test_dev_prints_its_url_serves_the_mocks_and_stops_on_sigterm() -> Non
     proc, line = await _start("dev", "--port", str(port), "--clock-start", "2026-11-23T10:00:00+05:00")
     try:
         assert f"http://127.0.0.1:{port}" in line
+        assert proc.stdout is not None
+        banner = [(await asyncio.wait_for(proc.stdout.readline(), timeout=10)).decode() for _ in range(2)]
+        assert f"open http://127.0.0.1:{port}/dev" in banner[1]  # the page to play with it
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{port}/mock/clock") as resp:
                 assert (await resp.json())["now"].startswith("2026-11-23T10:00:00")

@@ -68,7 +68,7 @@ async def test_every_console_page_and_api_answers_401_without_the_token(running:
     session = running.client.session
     for method, path in sorted(routes):
         url = running.system.url + path.replace("{dialog_id}", "d_x").replace("{action}", "note").replace(
-                "{entry_id}", "1-1")
+                "{entry_id}", "1-1").replace("{msisdn}", "77015550101")  # (the last: the dev page's phones)
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Cookie": "pb_ops=forged.0000"}):
             async with session.request(method, url, headers=headers, allow_redirects=False) as resp:
                 assert resp.status == 401, (method, path, headers, resp.status)
@@ -84,6 +84,21 @@ async def test_sign_in_sets_a_strict_httponly_cookie_and_a_wrong_token_is_refuse
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/ops" in cookie
     page = await console.get("/ops")
     assert "Оператор консолі" in page and "Aigerim" in page  # Kazakh chosen at sign-in
+
+
+BACK_CASES = [("/ops/queue", "/ops/queue"), ("/ops/dialogs/d_x?done=note", "/ops/dialogs/d_x?done=note"),
+              ("//evil.example/ops", "/ops"), ("https://evil.example/ops", "/ops"), ("/opsevil", "/ops"),
+              ("/ops/login", "/ops"), ("/ops/x\r\nSet-Cookie: a=b", "/ops"), ("", "/ops")]
+
+
+@pytest.mark.parametrize(("back", "lands"), BACK_CASES, ids=[c[0] or "none" for c in BACK_CASES])
+async def test_sign_in_returns_to_the_console_page_asked_for_and_never_elsewhere(console: Console, back: str,
+                                                                                lands: str) -> None:
+    async with console.session.get(f"{console.url}/ops/queue") as resp:  # the form remembers the page asked for
+        assert resp.status == 401 and 'name="back" value="/ops/queue"' in await resp.text()
+    form = {"token": "dev-operator", "name": "Aigerim", "lang": "ru", "back": back}
+    async with console.session.post(f"{console.url}/ops/login", data=form, allow_redirects=False) as resp:
+        assert resp.status == 303 and resp.headers["Location"] == lands
 
 
 async def test_actions_need_the_session_csrf_token(running: Running, console: Console) -> None:
@@ -242,5 +257,7 @@ async def test_every_console_route_and_metrics_are_in_the_openapi_file(running: 
     app = running.system.runner.app
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
+        if path.startswith("/ops/dev"):
+            continue  # the dev page: `dev` only (serve answers 404), not part of the public API
         if path.startswith(("/ops", "/metrics")) and route.method != "HEAD":
             assert route.method.lower() in documented.get(path, {}), f"{route.method} {path}"

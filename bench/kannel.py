@@ -182,7 +182,7 @@ def markdown(result: dict[str, Any]) -> str:
         ("the bot end to end through the aggregator mock", result["bot_mock"]),
     ]
     lines = [f"SMS path, {result['messages']} SMS of {result['kannel_ceiling']['parts'] // result['messages']} "
-             f"UCS-2 parts each, {result['concurrency']} in flight; {result["machine"]["cores"]} cores, "
+             f"UCS-2 parts each, {result['concurrency']} in flight; {result['machine']['cores']} cores, "
              f"Python {result['machine']['python']}, Kannel 1.4.5, {result['date']}.", "",
              "| path | SMS/s | share of Kannel's ceiling | Kannel CPU ms per SMS |", "|---|---|---|---|"]
     for name, row in rows:

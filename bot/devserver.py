@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.clock import SimClock
-from bot.settings import Settings
+from bot.settings import KANNEL_BASIC_MAX_BYTES, Settings
 from gateway_mocks.app import ASSIGNMENT, EGOV, SMS_GATEWAY, create_mocks_app
 from gateway_mocks.assignment import AssignmentBackend
 from gateway_mocks.egov import EgovRegistry
@@ -100,6 +100,9 @@ async def start_dev(*, host: str = "127.0.0.1", port: int = 8080, clock_start: d
     mask = settings.kannel_dlr_mask  # what the fake SMSC reports: acceptance (8) and delivery (1), if asked
     traffic = Traffic(reports_per_sms=bool(mask & 8) + bool(mask & 1))
     if sms == "kannel":
+        if len(f"{settings.sms_gateway_user}:{settings.sms_gateway_secret}".encode()) > KANNEL_BASIC_MAX_BYTES:
+            raise ValueError(f"with Kannel, SMS_GATEWAY_USER:SMS_GATEWAY_SECRET must fit {KANNEL_BASIC_MAX_BYTES} "
+                             "bytes (Kannel 1.4.5 breaks a longer Basic header)")
         kannel = KannelBox(mo_url(base, settings.sms_gateway_user, settings.sms_gateway_secret),
                            password=settings.kannel_password, username=settings.kannel_username)
         try:

@@ -42,7 +42,6 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.domain.sms_length import Encoding
-from bot.settings import KANNEL_BASIC_MAX_BYTES
 
 from .common import Outbound, error_response, iso, normalise_msisdn
 from .settings import MocksSettings
@@ -404,8 +403,6 @@ class KannelBox:
 def mo_url(bot_url: str, user: str, secret: str, *, with_time: bool = False) -> str:
     """smsbox's get-url for the bot's Kannel webhook, HTTP Basic in the URL; `%T` only on the real clock (it
     is Kannel's wall-clock time, which a simulated dev clock would read as the far future or past)."""
-    if len(f"{user}:{secret}".encode()) > KANNEL_BASIC_MAX_BYTES:
-        raise ValueError(f"Kannel cannot send Basic credentials over {KANNEL_BASIC_MAX_BYTES} bytes")
     scheme, _, rest = bot_url.partition("://")
     userinfo = f"{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(secret, safe='')}"
     query = "id=%I&from=%p&to=%P&coding=%c&charset=%C&text=%b" + ("&at=%T" if with_time else "")

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ from gateway_mocks.sms import SmsGateway
 
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=ALMATY)
 PARENT = "920412412349"  # a seeded e-government person with an account on record
-# An offer's length in Kazakh (UCS-2, two parts): what most of the bot's SMS cost.
+# An offer's length in Kazakh (UCS-2, three parts): what the bot's longest SMS cost.
 TEXT = ("Сәлеметсіз бе! Балаңыздың туылуына байланысты біржолғы жәрдемақы тағайындауға құқығыңыз бар. "
         "Келісесіз бе? Жауап: 1 - иә, 2 - жоқ. 1414")
 
@@ -75,32 +77,43 @@ async def _gather_limited(count: int, concurrency: int, one: Any) -> None:
     await asyncio.gather(*(limited(i) for i in range(count)))
 
 
-async def kannel_ceiling(messages: int, concurrency: int) -> dict[str, Any]:
-    """Kannel alone: sendsms straight from an HTTP client to the phone network."""
-    box = KannelBox("http://127.0.0.1:9/unused")
+@contextlib.asynccontextmanager
+async def _kannel_and_phones() -> AsyncIterator[tuple[KannelBox, KannelPhones, list[int]]]:
+    """A Kannel with the phone network on its fake SMSC, and the boxes' pids (for their CPU)."""
+    box = KannelBox("http://127.0.0.1:9/unused")  # nothing here sends to 1414: no get-url is called
     await box.start()
     phones = KannelPhones(MocksSettings(), MocksClock(), "127.0.0.1", box.smsc_port)
-    await phones.connect()
-    pids = [p.pid for p in box._processes]
     try:
-        async with aiohttp.ClientSession() as session:
-            async def one(i: int) -> None:
-                params = {"username": box.username, "password": box.password, "from": "1414",
-                          "to": f"+7701{3000000 + i:07d}", "text": TEXT, "charset": "UTF-8", "coding": "2"}
-                async with session.get(box.sendsms_url, params=params) as resp:
-                    assert resp.status == 202, await resp.text()
-
-            cpu, start = _cpu(pids), time.monotonic()
-            await _gather_limited(messages, concurrency, one)
-            end = await _arrived(phones, messages, 300)
-            kannel_cpu = _cpu(pids) - cpu
-        parts = sum(m["segments"] for p in phones.phones.values() for m in p.inbox)
-        return {"sms": messages, "parts": parts, "seconds": round(end - start, 3),
-                "sms_per_second": round(messages / (end - start), 1),
-                "kannel_cpu_ms_per_sms": round(1000 * kannel_cpu / messages, 3)}
+        await phones.connect()
+        yield box, phones, box.pids
     finally:
         await phones.close()
         await box.stop()
+
+
+async def _timed(messages: int, concurrency: int, phones: SmsGateway, pids: list[int],
+                 one: Callable[[int], Awaitable[None]]) -> dict[str, Any]:
+    """Run `one` for each message, `concurrency` at once, until every SMS is on the phones: rate and Kannel CPU."""
+    cpu, start = _cpu(pids), time.monotonic()
+    await _gather_limited(messages, concurrency, one)
+    end = await _arrived(phones, messages, 600)
+    kannel_cpu = _cpu(pids) - cpu
+    return {"sms": messages, "seconds": round(end - start, 3), "sms_per_second": round(messages / (end - start), 1),
+            "kannel_cpu_ms_per_sms": round(1000 * kannel_cpu / messages, 3) if pids else None}
+
+
+async def kannel_ceiling(messages: int, concurrency: int) -> dict[str, Any]:
+    """Kannel alone: sendsms straight from an HTTP client to the phone network."""
+    async with _kannel_and_phones() as (box, phones, pids), aiohttp.ClientSession() as session:
+        async def one(i: int) -> None:
+            params = {"username": box.username, "password": box.password, "from": "1414",
+                      "to": f"+7701{3000000 + i:07d}", "text": TEXT, "charset": "UTF-8", "coding": "2"}
+            async with session.get(box.sendsms_url, params=params) as resp:
+                assert resp.status == 202, await resp.text()
+
+        result = await _timed(messages, concurrency, phones, pids, one)
+        result["parts"] = sum(m["segments"] for p in phones.phones.values() for m in p.inbox)
+        return result
 
 
 class MocksClock:
@@ -112,30 +125,15 @@ class MocksClock:
 
 async def bot_channel(messages: int, concurrency: int) -> dict[str, Any]:
     """The bot's Kannel channel alone: `send` for each message, no dialog, no Redis."""
-    box = KannelBox("http://127.0.0.1:9/unused")
-    await box.start()
-    phones = KannelPhones(MocksSettings(), MocksClock(), "127.0.0.1", box.smsc_port)
-    await phones.connect()
-    pids = [p.pid for p in box._processes]
-    try:
-        async with aiohttp.ClientSession() as session:
-            channel = KannelChannel(session, KannelConfig(box.sendsms_url, box.username, box.password, "1414",
-                                                          "http://127.0.0.1:9", "bench-secret", "bench-secret",
-                                                          dlr_mask=0), 10.0)
+    async with _kannel_and_phones() as (box, phones, pids), aiohttp.ClientSession() as session:
+        channel = KannelChannel(session, KannelConfig(box.sendsms_url, box.username, box.password, "1414",
+                                                      "http://127.0.0.1:9", "bench-secret", "bench-secret",
+                                                      dlr_mask=0), 10.0)
 
-            async def one(i: int) -> None:
-                await channel.send(Outbound(f"bench-{i}", f"+7701{3000000 + i:07d}", TEXT))
+        async def one(i: int) -> None:
+            await channel.send(Outbound(f"bench-{i}", f"+7701{3000000 + i:07d}", TEXT))
 
-            cpu, start = _cpu(pids), time.monotonic()
-            await _gather_limited(messages, concurrency, one)
-            end = await _arrived(phones, messages, 300)
-            kannel_cpu = _cpu(pids) - cpu
-        return {"sms": messages, "seconds": round(end - start, 3),
-                "sms_per_second": round(messages / (end - start), 1),
-                "kannel_cpu_ms_per_sms": round(1000 * kannel_cpu / messages, 3)}
-    finally:
-        await phones.close()
-        await box.stop()
+        return await _timed(messages, concurrency, phones, pids, one)
 
 
 async def bot_end_to_end(messages: int, concurrency: int, redis_url: str, sms: str) -> dict[str, Any]:
@@ -144,7 +142,7 @@ async def bot_end_to_end(messages: int, concurrency: int, redis_url: str, sms: s
     redis = Redis.from_url(redis_url)
     settings = Settings(key_prefix=prefix).with_(quiet_start=dt.time(0, 0), quiet_end=dt.time(0, 0))
     system = await start_dev(port=0, clock_start=MONDAY_10, redis=redis, settings=settings, sms=sms)
-    pids = [p.pid for p in system.kannel._processes] if system.kannel is not None else []
+    pids = system.kannel.pids if system.kannel is not None else []
     try:
         async with aiohttp.ClientSession() as session:
             client = DevClient(session, system.url)
@@ -159,14 +157,9 @@ async def bot_end_to_end(messages: int, concurrency: int, redis_url: str, sms: s
                 status, answer = await client.post_event(event)
                 assert status == 202, answer
 
-            cpu, start = _cpu(pids), time.monotonic()
-            await _gather_limited(messages, concurrency, one)
-            end = await _arrived(system.gateway, messages, 600)
-            kannel_cpu = _cpu(pids) - cpu if pids else None
+            result = await _timed(messages, concurrency, system.gateway, pids, one)
             await system.gateway.flush()
-        return {"gateway": sms, "sms": messages, "seconds": round(end - start, 3),
-                "sms_per_second": round(messages / (end - start), 1),
-                "kannel_cpu_ms_per_sms": round(1000 * kannel_cpu / messages, 3) if kannel_cpu is not None else None}
+        return {"gateway": sms, **result}
     finally:
         await system.stop()
         await delete_prefix(redis, prefix)

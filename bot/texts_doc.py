@@ -6,7 +6,6 @@ is stale (tests/unit/test_texts_doc.py does the same). It is the page a ministry
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from bot.messages import (
     Longest,
     Sample,
 )
+from dialogs.generated import write_or_check
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "texts.md"
 FRAGMENTS = (*REFUSAL_REASONS, *EXTENSION_REASONS, *BENEFITS, *QUESTION_REPLIES)
@@ -110,19 +110,7 @@ def render_doc(translator: Translator | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.texts_doc", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/texts.md is not current")
-    args = parser.parse_args(argv)
-    page = render_doc()
-    if args.check:
-        current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.exists() else ""
-        if current != page:
-            print(f"{DOC_PATH} is stale: run python -m bot.texts_doc", file=sys.stderr)
-            return 1
-        return 0
-    DOC_PATH.write_text(page, encoding="utf-8")
-    print(f"wrote {DOC_PATH}")
-    return 0
+    return write_or_check("python -m bot.texts_doc", __doc__, DOC_PATH, render_doc, argv)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
+from dialogs.generated import write_or_check
 from dialogs.model import PUBLIC_STATUS
 from dialogs.spec import INITIAL, SERVICES, machine_states, machine_transitions
 
@@ -168,19 +168,7 @@ def render_doc() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dialogs.diagram", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/states.md is not current")
-    args = parser.parse_args(argv)
-    page = render_doc()
-    if args.check:
-        current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.exists() else ""
-        if current != page:
-            print(f"{DOC_PATH} is stale: run python -m dialogs.diagram", file=sys.stderr)
-            return 1
-        return 0
-    DOC_PATH.write_text(page, encoding="utf-8")
-    print(f"wrote {DOC_PATH}")
-    return 0
+    return write_or_check("python -m dialogs.diagram", __doc__, DOC_PATH, render_doc, argv)
 
 
 if __name__ == "__main__":

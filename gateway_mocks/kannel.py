@@ -332,6 +332,11 @@ class KannelBox:
     _made_directory: bool = False
 
     @property
+    def pids(self) -> list[int]:
+        """bearerbox's and smsbox's process ids, while they run."""
+        return [process.pid for process in self._processes]
+
+    @property
     def sendsms_url(self) -> str:
         return f"http://127.0.0.1:{self.sendsms_port}/cgi-bin/sendsms"
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import itertools
+import logging
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 from bot.clock import ALMATY, parse_instant
@@ -75,3 +79,22 @@ async def disabled_child(client: DevClient, *, msisdn: str = "+77021112233", lan
 
 async def texts(client: DevClient, msisdn: str) -> list[str]:
     return [m["text"] for m in await client.inbox(msisdn)]
+
+
+@contextlib.contextmanager
+def process_log() -> Iterator[io.StringIO]:
+    """The process log as `dev` and `serve` write it (bot/logs.py's masked handler on the root logger, at INFO,
+    aiohttp's access log in), captured for the length of the block."""
+    from bot.logs import masked_handler
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handler = masked_handler(stream)
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)

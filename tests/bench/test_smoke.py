@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import numbers
 from pathlib import Path
 from typing import Any
@@ -78,3 +79,18 @@ def test_a_tiny_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
         assert heading in text
     table = [line for line in text.splitlines() if line.startswith("| events accepted per second")]
     assert len(table) == 1 and table[0].count("|") == 5
+
+
+async def test_a_tiny_kannel_benchmark_runs_every_path_and_writes_its_table(tmp_path: Path) -> None:
+    from bench.kannel import TEXT
+    from bench.kannel import main as kannel_main
+    from bot.domain.sms_length import segments
+
+    await kannel_main(["--messages", "20", "--concurrency", "4", "--redis-url", REDIS_URL, "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "kannel.json").read_text())
+    for path in ("kannel_ceiling", "bot_channel", "bot_kannel", "bot_mock"):
+        assert result[path]["sms"] == 20 and result[path]["sms_per_second"] > 0, path
+    assert result["kannel_ceiling"]["parts"] == 20 * segments(TEXT)  # Kannel split each as we count parts
+    assert result["bot_mock"]["kannel_cpu_ms_per_sms"] is None
+    table = (tmp_path / "kannel.md").read_text()
+    assert table.count("\n| ") == 5 and "share of Kannel's ceiling" in table

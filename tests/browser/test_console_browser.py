@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.chromium import ARTIFACTS, CHROMIUM, chromium, sign_in
+from tests.browser.chromium import ARTIFACTS, sign_in
 from tests.conftest import Running
 from tests.helpers import MOTHER_WITH_HALYK, birth
 
 RAW_PHONE = re.compile(r"\+?7701222\d{4}")
 expect.set_options(timeout=15_000)
 
-
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    assert CHROMIUM.exists(), "no /usr/bin/chromium: run ./scripts/ensure-browser (./scripts/test does)"
-    async with chromium() as browser:
-        context = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="ru-RU")
-        yield await context.new_page()
-        await context.close()
 
 
 async def test_an_operator_watches_a_dialog_live_reads_the_transcript_and_resends_the_question(

@@ -6,12 +6,10 @@ Every step is a click or a keystroke on the page; the test reads the system only
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.chromium import ARTIFACTS, CHROMIUM, chromium
+from tests.browser.chromium import ARTIFACTS
 from tests.conftest import Running
 
 expect.set_options(timeout=15_000)
@@ -19,14 +17,6 @@ MOTHER = "+77015550101"  # seeded: Halyk Bank account on record, Kazakh (bot/dev
 FATHER = "+77015550105"  # seeded: ForteBank, Russian; "establish a disability" is his child's
 MOTHER_OF_THREE = "+77015550104"  # seeded: Kaspi Bank, Kazakh
 
-
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    assert CHROMIUM.exists(), "no /usr/bin/chromium: run ./scripts/ensure-browser (./scripts/test does)"
-    async with chromium() as browser:
-        context = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="ru-RU")
-        yield await context.new_page()
-        await context.close()
 
 
 async def open_dev_page(page: Page, url: str, *, lang: str = "ru") -> None:

@@ -19,10 +19,10 @@ from aiohttp.test_utils import TestServer
 from bot.app import create_app
 from bot.clock import ALMATY, SimClock, parse_instant
 from bot.devserver import embedded_redis
-from bot.logs import masked_handler
 from bot.settings import Settings
 from tests.conftest import MONDAY_10, Running
 from tests.e2e.test_cli import _free_port, _start, _stop
+from tests.helpers import process_log as captured_process_log
 from tests.helpers import production_secrets
 from tests.security._ops import Console, system
 
@@ -251,18 +251,9 @@ async def test_the_consoles_dialog_page_links_to_the_phone_and_the_phone_to_the_
 
 @pytest.fixture
 def process_log() -> Iterator[io.StringIO]:
-    """The process log as `dev` writes it (bot/logs.py's handler on the root logger), aiohttp's access log in."""
-    stream = io.StringIO()
-    root = logging.getLogger()
-    handler = masked_handler(stream)
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
+    """The process log as the bot writes it (tests/helpers.py)."""
+    with captured_process_log() as stream:
         yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 async def test_playing_leaves_no_phone_number_or_iin_in_any_log_line(process_log: io.StringIO, real: Running,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -14,9 +14,9 @@ from bot.domain.iban import normalise_iban
 from bot.domain.iin import normalise_iin, validate_iin
 from bot.domain.masking import mask_query_values, scrub
 from bot.domain.phone import parse_msisdn
-from bot.logs import masked_handler
 from tests.conftest import Running
 from tests.helpers import FATHER_NO_ACCOUNT, VALID_IBAN, birth
+from tests.helpers import process_log as captured_process_log
 
 IBAN = VALID_IBAN  # KZ64965KZT0000031234, ForteBank
 IIN = "900315400017"
@@ -109,19 +109,10 @@ def test_query_values_are_masked_however_encoded() -> None:
 
 
 @pytest.fixture
-def access_log() -> io.StringIO:
-    """The process log as `serve` writes it (bot/logs.py's handler on the root logger), aiohttp's access log in."""
-    stream = io.StringIO()
-    root = logging.getLogger()
-    handler = masked_handler(stream)
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
+def access_log() -> Iterator[io.StringIO]:
+    """The process log as the bot writes it (tests/helpers.py)."""
+    with captured_process_log() as stream:
         yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 async def test_the_access_log_never_shows_a_searched_phone_or_iin(real: Running, access_log: io.StringIO) -> None:

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "proactive-bot"
 GATEWAYS = {"/v1/inbound/sms": ("sms-gateway", "dev-sms-gateway-secret"),
             "/v1/inbound/sms/status": ("sms-gateway", "dev-sms-gateway-secret"),
+            "/v1/inbound/sms/kannel": ("sms-gateway", "dev-sms-gateway-secret"),
             "/v1/ussd": ("ussd-gateway", "dev-ussd-gateway-secret")}
 SCHEMA = schemathesis.openapi.from_path(ROOT / "bot" / "openapi.json").include(path_regex=r"^/(v1|healthz|readyz)")
 

@@ -8,6 +8,7 @@ from bot.domain.iban import IbanError, find_iban, normalise_iban
 from dialogs.replies import Word, read_reply
 
 Meaning = tuple[str, dict[str, Any]]
+UNREADABLE = "\ufffd"  # the replacement character: bytes a gateway could not decode
 
 _LANGUAGE = {Word.LANG_KK: "kk", Word.LANG_RU: "ru"}
 _CONSENT = {Word.ONE: "agree", Word.YES: "agree", Word.TWO: "decline", Word.NO: "decline"}
@@ -24,6 +25,10 @@ def _account(text: str) -> Meaning:
 
 def interpret(state: str, text: str) -> Meaning:
     """Map a reply to a trigger. Only ONE/YES at the consent question become `agree`; all else is not consent."""
+    if UNREADABLE in text:
+        # A gateway could not read part of it (U+FFFD stands for those bytes): whatever the rest says, we do
+        # not know what the citizen wrote, so it is neither consent nor refusal; they are asked again.
+        return "unclear", {}
     word = read_reply(text)
     if word is Word.STOP:
         return "opt_out", {}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from bot.channels.base import (
 from bot.channels.sms import ForeignClientId, tagged, untagged
 from bot.domain.phone import PhoneError, parse_msisdn
 from bot.domain.sms_length import encoding
+
+log = logging.getLogger(__name__)
 
 MO_PATH = "/v1/inbound/sms/kannel"
 DLR_PATH = "/v1/inbound/sms/kannel/status"
@@ -248,20 +251,27 @@ class KannelChannel:
 
 
 def decode_text(data: bytes, coding: str, charset: str) -> str:
-    """The text of `%b` by Kannel's `%c` (0 7-bit, 1 8-bit, 2 UCS-2) and `%C`."""
+    """The text of `%b` by Kannel's `%c` (0 7-bit, 1 8-bit, 2 UCS-2) and `%C`.
+
+    A citizen's message is never refused for its bytes (smsbox would give up on it after its retries, and the
+    citizen would never hear why): an unknown charset is read as UTF-8, and what cannot be read becomes U+FFFD,
+    which no reply table reads as consent; the reply is then unclear, and the citizen is asked again.
+    """
     if coding not in ("", "0", "1", "2"):
         raise InboundFormatError("coding", "coding must be Kannel's %c: 0, 1 or 2")
-    name = _CHARSETS.get(charset.upper(), None)
+    name = _CHARSETS.get(charset.upper())
     if coding == "2" and charset.upper() not in ("UTF-16BE", "UCS-2", "UTF-8"):
         name = "utf-16-be"  # UCS-2 whatever the charset says: what the phone sent
     if name is None:
-        raise InboundFormatError("charset", f"charset {charset[:32]!r} is not one Kannel passes (UTF-8, UTF-16BE, …)")
+        log.warning("Kannel passed an SMS in charset %r: read as UTF-8", charset[:32])
+        name = "utf-8"
     try:
         return data.decode(name)
     except UnicodeDecodeError:
-        if coding == "1":  # 8-bit data that is not UTF-8: keep what can be read, never drop the message
+        if coding == "1":  # 8-bit data that is not UTF-8: Latin-1 reads every byte
             return data.decode("latin-1")
-        raise InboundFormatError("text", f"text is not valid {charset or 'UTF-8'}") from None
+        log.warning("Kannel passed an SMS that is not valid %s: unreadable bytes replaced", name)
+        return data.decode(name, errors="replace")
 
 
 def raw_query(query_string: str) -> dict[str, bytes]:

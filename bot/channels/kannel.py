@@ -181,14 +181,12 @@ class KannelChannel:
             raise SendError(SendFailure.CONNECTION, type(error).__name__) from error
         except (TimeoutError, aiohttp.ClientError) as error:  # it may have: the claim stands
             raise SendError(SendFailure.CONNECTION, type(error).__name__) from error
+        # 0 accepted, 3 queued for later delivery: Kannel has it either way. Any other answer: it has not.
         if status >= 300 or answer.partition(":")[0].strip() not in ("0", "3"):
             await self._forget(message)
-        if status >= 300:
             # The answer names the problem ("Authorization failed for sendsms"); it never holds the password.
-            raise SendError(failure_for_status(status), f"Kannel answered {status}: {answer[:120]}")
-        code = answer.partition(":")[0].strip()
-        if code not in ("0", "3"):  # 0 accepted, 3 queued for later delivery: Kannel has it either way
-            raise SendError(SendFailure.BAD_CONTENT, f"Kannel answered {status} without accepting: {answer[:120]}")
+            failure = failure_for_status(status) if status >= 300 else SendFailure.BAD_CONTENT
+            raise SendError(failure, f"Kannel answered {status} without accepting: {answer[:120]}")
         receipt = provider_id(tagged(self._config.client_id_secret, message.client_id))
         if self._receipts is not None:
             await self._receipts.keep_gateway_receipt(message.client_id, receipt, RECEIPT_SECONDS)

@@ -32,10 +32,9 @@ import signal
 import socket
 import tempfile
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -461,7 +460,7 @@ get-url = "{mo_url}"
 """
 
 
-def phones_settle_hook(traffic: Traffic) -> Any:
+def phones_settle_hook(traffic: Traffic) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
     """An aiohttp `on_response_prepare` handler for the bot's app: counts the Kannel webhooks the bot answered."""
     async def counted(request: web.Request, response: web.StreamResponse) -> None:
         if response.status >= 500:

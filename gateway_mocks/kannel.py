@@ -320,7 +320,8 @@ class KannelBox:
     mo_url: str                 # smsbox's get-url: where a phone's SMS goes (Kannel's escapes included)
     username: str = "proactive-bot"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    log_level: int = 2          # Kannel's: 0 debug … 4 panic; 2 keeps warnings
+    # Kannel's: 0 debug … 4 panic. Its info and error lines hold phones, texts and the get-url's credential.
+    log_level: int = 4
     directory: Path | None = None
     admin_port: int = field(default_factory=free_port)
     smsbox_port: int = field(default_factory=free_port)

@@ -132,7 +132,7 @@ def _kannel_conf(shell: dict[str, str] = SHELL) -> dict[tuple[str, str], dict[st
 
 def test_kannels_config_is_rendered_from_the_environment_and_matches_the_bot_and_the_phones() -> None:
     from bot.settings import Settings
-    from gateway_mocks.kannel import mo_url
+    from gateway_mocks.kannel import KannelBox, mo_url
 
     conf = _kannel_conf()
     bot = Settings.from_env(_env("bot"))
@@ -152,6 +152,11 @@ def test_kannels_config_is_rendered_from_the_environment_and_matches_the_bot_and
     # The mocks' phones connect where the fake SMSC listens.
     mocks = _compose()["services"]["mocks"]["command"]
     assert mocks[mocks.index("--kannel-smsc") + 1] == f"kannel:{conf[('smsc', 'phones')]['port']}"
+    # Kannel masks nothing: its info and error lines would hold phones, texts and the get-url's credential.
+    assert conf[("core", "")]["log-level"] == conf[("smsbox", "")]["log-level"] == "4"
+    assert not any("access-log" in group for group in conf.values())
+    generated = KannelBox("http://bot/x", directory=ROOT).config()
+    assert generated.count("log-level = 4") == 2 and "access-log" not in generated
     for name in ("KANNEL_PASSWORD", "KANNEL_ADMIN_PASSWORD", "SMS_GATEWAY_SECRET"):
         assert re.fullmatch(rf"\$\{{{name}:\?[^}}]+\}}", _compose()["services"]["kannel"]["environment"][name])
 

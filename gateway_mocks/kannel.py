@@ -349,20 +349,41 @@ class KannelBox:
             password=self.password, mo_url=self.mo_url, bearerbox_log=logs / "bearerbox.log",
             smsbox_log=logs / "smsbox.log", log_level=self.log_level)
 
-    async def start(self) -> None:
-        """Write the config, start both boxes and return once smsbox's sendsms port answers."""
+    async def start(self, attempts: int = 3) -> None:
+        """Write the config, start both boxes and return once smsbox is connected to bearerbox.
+
+        The ports are free when picked, but another process may take one before Kannel binds it (this machine's
+        tests open ephemeral ports all the time): then Kannel does not come up, and it is started again on
+        fresh ports, up to `attempts` times.
+        """
         binaries = [shutil.which(name) or f"/usr/sbin/{name}" for name in ("bearerbox", "smsbox")]
         if not all(os.access(path, os.X_OK) for path in binaries):
             raise RuntimeError("Kannel is not installed: run ./scripts/ensure-kannel (apt install kannel)")
         if self.directory is None:
             self.directory, self._made_directory = Path(tempfile.mkdtemp(prefix="proactive-bot-kannel-")), True
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._start_once(binaries)
+                return
+            except _NotUp as error:
+                logs = error.logs
+                await self._stop_processes()
+                log.warning("Kannel did not start (attempt %d of %d): %s", attempt, attempts, logs[-300:])
+                self.admin_port, self.smsbox_port, self.smsc_port, self.sendsms_port = (
+                    free_port(), free_port(), free_port(), free_port())
+        await self.stop()
+        raise RuntimeError(f"Kannel did not start in {attempts} attempts; its last log lines: {logs[-600:]}")
+
+    async def _start_once(self, binaries: list[str]) -> None:
+        assert self.directory is not None
         path = self.directory / "kannel.conf"
         path.write_text(self.config())
         # bearerbox is asked over its admin port whether it is up and then whether smsbox has connected: a bare
         # TCP probe of its box port would hold its accept loop a second, and smsbox opens its sendsms port
         # before it has connected (a sendsms call in between waits for its reconnection, a second later).
         bearerbox = await self._spawn(binaries[0], path)
-        await self._wait_for_status(bearerbox, lambda status: "SMSC connections" in status)
+        await self._wait_for_status(bearerbox, lambda status: f"FAKE:{self.smsc_port}" in status
+                                    and "dead" not in status.split("SMSC connections:", 1)[-1])
         smsbox = await self._spawn(binaries[1], path)
         await self._wait_for_status(smsbox, lambda status: "smsbox" in status.split("Box connections:", 1)[-1])
 
@@ -374,22 +395,35 @@ class KannelBox:
         return process
 
     async def _wait_for_status(self, process: asyncio.subprocess.Process, ready: Callable[[str], bool]) -> None:
-        """Poll bearerbox's status page until `ready` says so (nothing else tells; 20 ms apart)."""
+        """Poll bearerbox's status page until `ready` says so (nothing else tells; 20 ms apart); _NotUp when the
+        process exits or START_SECONDS pass (another listener on the admin port never answers: 1 s a try)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_SECONDS
         url = f"http://127.0.0.1:{self.admin_port}/status.txt?password={self.admin_password}"
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session:
             while process.returncode is None and loop.time() < deadline:
-                with contextlib.suppress(aiohttp.ClientError):
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                     async with session.get(url) as resp:
                         if resp.status == 200 and ready(await resp.text()):
                             return
                 await asyncio.sleep(0.02)
-        await self.stop()
-        raise RuntimeError(f"Kannel did not start; see {self.directory}/*.log")
+        raise _NotUp(self._log_tail())
+
+    def _log_tail(self) -> str:
+        assert self.directory is not None
+        lines: list[str] = []
+        for name in ("bearerbox.log", "smsbox.log"):
+            with contextlib.suppress(OSError):
+                lines += (self.directory / name).read_text(errors="replace").splitlines()[-3:]
+        return " | ".join(lines)
 
     async def stop(self) -> None:
         """Stop both boxes: SIGTERM, then SIGKILL after 2 s (nothing of theirs needs keeping)."""
+        await self._stop_processes()
+        if self._made_directory and self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    async def _stop_processes(self) -> None:
         for process in reversed(self._processes):
             if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -401,8 +435,14 @@ class KannelBox:
                         process.kill()
                     await process.wait()
         self._processes.clear()
-        if self._made_directory and self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class _NotUp(Exception):
+    """Kannel did not come up; `logs` holds the last lines it wrote."""
+
+    def __init__(self, logs: str) -> None:
+        super().__init__(logs)
+        self.logs = logs
 
 
 def mo_url(bot_url: str, user: str, secret: str, *, with_time: bool = False) -> str:

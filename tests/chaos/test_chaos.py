@@ -48,6 +48,7 @@ WORKERS = int(os.environ.get("CHAOS_WORKERS", "2"))
 SEED = int(os.environ.get("CHAOS_SEED", "2026"))
 IN_FLIGHT = 48            # citizens acting at once
 DEADLINE_SECONDS = 900    # the whole run, however slow the machine
+DRAIN_SECONDS = 60        # how long the work stream may take to empty once the citizens are done
 BIN = Path(sys.executable).parent / "proactive-bot"
 SECRETS = production_secrets()  # serve and worker refuse the dev defaults
 OPS = {"Authorization": f"Bearer {SECRETS['OPERATOR_TOKEN']}"}
@@ -335,13 +336,24 @@ async def _check(run: Run, session: aiohttp.ClientSession, bot: str, mocks: str,
     dead = await redis.xlen(Keys(prefix).dead_letters())
     if dead:
         run.problems.append(f"{dead} entries in the dead letters")
-    pending = await redis.xlen(Keys(prefix).jobs())
+    pending = await _drained(redis, Keys(prefix).jobs(), min(deadline, time.monotonic() + DRAIN_SECONDS))
     if pending:
         run.problems.append(f"{pending} entries still in the work stream")
     ledger = await _check_ledger(run, redis, prefix)
     return {"statuses": dict(statuses), "consents_kept": consents, "consents_lost": lost,
             "applications": len(applications), "sms": sms, "http_answers": dict(run.answers),
             "dead_letters": dead, "left_in_stream": pending, "ledger": ledger}
+
+
+async def _drained(redis: Redis, stream: str, until: float) -> int:
+    """Entries left in the work stream once it drains, or at `until`. The citizens are done, but work may still
+    be on its way: a delivery report Kannel calls back with a moment later, or a job waiting for the lock of a
+    worker killed at the end (PHONE_LOCK_SECONDS, then JOB_CLAIM_IDLE_SECONDS). Polled: nothing says so."""
+    while True:
+        left = int(await redis.xlen(stream))
+        if not left or time.monotonic() >= until:
+            return left
+        await asyncio.sleep(0.5)  # another process's stream: polled, it cannot be awaited here
 
 
 async def _check_ledger(run: Run, redis: Redis, prefix: str) -> dict[str, Any]:

@@ -195,13 +195,10 @@ class Settings:
             raise ValueError("SMS_GATEWAY_KIND=kannel needs SMS_GATEWAY_AUTH to allow basic (Kannel's get-url "
                              "carries HTTP Basic credentials; it cannot sign)")
         if kind == "kannel" and "basic" in values["sms_gateway_auth"]:
-            user = values.get("sms_gateway_user", base.sms_gateway_user)
-            secret = values.get("sms_gateway_secret", base.sms_gateway_secret)
-            if len(f"{user}:{secret}".encode()) > KANNEL_BASIC_MAX_BYTES:
-                raise ValueError(
-                    f"SMS_GATEWAY_USER:SMS_GATEWAY_SECRET is {len(f'{user}:{secret}'.encode())} bytes; Kannel 1.4.5 "
-                    f"breaks Basic credentials over {KANNEL_BASIC_MAX_BYTES} (its base64 wraps the header), so "
-                    "with Kannel use a secret of 32 to 45 bytes, e.g. `openssl rand -hex 20`")
+            problem = kannel_basic_problem(values.get("sms_gateway_user", base.sms_gateway_user),
+                                           values.get("sms_gateway_secret", base.sms_gateway_secret))
+            if problem:
+                raise ValueError(problem)
         if env.get("EVENTS_SECRETS"):
             values["events_secrets"] = registry_secrets(env["EVENTS_SECRETS"])
         return replace(base, **values)
@@ -224,6 +221,16 @@ SMS_GATEWAY_KINDS = ("aggregator", "kannel")
 # Kannel 1.4.5 base64-encodes `user:password` with a line break every 76 characters (octstr_binary_to_base64):
 # over 57 bytes, its Authorization header is broken and every call is refused 400.
 KANNEL_BASIC_MAX_BYTES = 57
+
+
+def kannel_basic_problem(user: str, secret: str) -> str | None:
+    """Why Kannel could not send this Basic credential in its get-url (None when it can)."""
+    size = len(f"{user}:{secret}".encode())
+    if size <= KANNEL_BASIC_MAX_BYTES:
+        return None
+    return (f"SMS_GATEWAY_USER:SMS_GATEWAY_SECRET is {size} bytes; Kannel 1.4.5 breaks Basic credentials over "
+            f"{KANNEL_BASIC_MAX_BYTES} (its base64 wraps the header), so with Kannel use a secret of 32 to 45 bytes, "
+            "e.g. `openssl rand -hex 20`")
 # What `serve` and `worker` refuse to run without (README "Security", "Secrets"); Telegram's when it is on.
 SECRETS = ("EVENTS_SECRET", "OPERATOR_TOKEN", "BACKEND_SECRET", "SMS_GATEWAY_SECRET", "USSD_GATEWAY_SECRET",
            "SMS_CLIENT_ID_SECRET", "LEDGER_KEY")

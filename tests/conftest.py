@@ -16,6 +16,7 @@ from bot.clock import ALMATY
 from bot.devclient import DevClient
 from bot.devserver import DevSystem, embedded_redis, start_dev
 from bot.settings import Settings
+from tests import outcomes
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # A Monday, 10:00 in Kazakhstan: inside working hours and outside quiet hours.
@@ -54,6 +55,7 @@ async def start_running(store: str, start: dt.datetime = MONDAY_10, **settings: 
 async def stop_running(running: Running, prefix: str) -> None:
     await running.client.session.close()
     await running.system.stop()
+    await outcomes.record(running.redis, prefix, running.system.settings.shards)
     keys = [k async for k in running.redis.scan_iter(match=f"{prefix}:*", count=1000)]
     if keys:
         await running.redis.delete(*keys)

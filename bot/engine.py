@@ -17,6 +17,7 @@ from bot.channels.base import Channel, DeliveryReport, Inbound, Outbound, SendEr
 from bot.clock import Clock, almaty_date
 from bot.domain.masking import mask_msisdn
 from bot.domain.quiet_hours import quiet_until
+from bot.fencing import Fence
 from bot.i18n import Translator
 from bot.ledger import acts as ledger_acts
 from bot.operators import OperatorDesk
@@ -73,10 +74,10 @@ class Engine:
 
     # ---- steps -----------------------------------------------------------------------------------
 
-    def step(self, dialog: Dialog, *, proactive: bool, channel: str = "sms") -> Step:
+    def step(self, dialog: Dialog, *, fence: Fence, proactive: bool, channel: str = "sms") -> Step:
         ctx = Context(now=self.clock.now(), settings=self.settings, render=self.translator.render,
                       proactive=proactive, channel=channel)
-        return Step(dialog, Conversation(dialog, ctx))
+        return Step(dialog, Conversation(dialog, ctx), fence)
 
     async def commit(self, step: Step) -> None:
         _keep_outbox_armed(step.dialog, self.clock.now())
@@ -86,7 +87,7 @@ class Engine:
         records = step.journal(self.clock.now())
         step.bound_transcript(self.settings.transcript_max_lines)  # what it drops is in `records` or logged before
         await self.store.save(step.dialog, step.saved_timers, step.extra_keys, records, step.lookup_keys,
-                              step.saved_marks, evidence)
+                              step.saved_marks, evidence, fence=step.fence)
         step.saved_timers = dict(step.dialog.timers)
         step.saved_marks = index_marks(step.dialog)
         step.extra_keys = []
@@ -105,7 +106,7 @@ class Engine:
         """Save the decision, carry out its effects, then hand the phone on if the dialog let it go."""
         await self.commit(step)
         await self.outbox.run(step)
-        await self._release_phone(step.dialog)
+        await self._release_phone(step)
 
     async def take_words(self, message: Inbound) -> Verdict | None:
         """`inbound` for a channel answered in its request (USSD, Telegram): its verdict, or None when it failed
@@ -142,7 +143,7 @@ class Engine:
         )
         # Armed before the first save: if we stop right after it, the timer starts the dialog later.
         dialog.timers["start"] = iso(now)
-        async with self.store.phone_lock(dialog.msisdn):
+        async with self.store.phone_lock(dialog.msisdn) as lock:
             created, known, _ = await self.store.create(dialog, self._subject_keys(dialog))
             if not created:
                 return False, await self.store.load(known or dialog.dialog_id)
@@ -150,7 +151,7 @@ class Engine:
                      mask_msisdn(event.msisdn))
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
-            step = self.step(loaded, proactive=True)
+            step = self.step(loaded, fence=lock.fence, proactive=True)
             await self._start(step)
             await self.finish(step)
             return True, step.dialog
@@ -197,8 +198,9 @@ class Engine:
         other = await self.store.load(dialog_id)
         return other is not None and (other.awaiting or other.state in ("new", "queued"))
 
-    async def _release_phone(self, dialog: Dialog) -> None:
+    async def _release_phone(self, done: Step) -> None:
         """A dialog that no longer waits for an answer frees its phone for the next queued dialog."""
+        dialog = done.dialog
         if dialog.awaiting or dialog.state in ("new", "queued"):
             return
         if await self.store.phone_active(dialog.msisdn) != dialog.dialog_id:
@@ -208,7 +210,7 @@ class Engine:
             queued = await self.store.load(next_id)
             if queued is None or queued.state not in ("new", "queued"):
                 continue
-            step = self.step(queued, proactive=True)
+            step = self.step(queued, fence=done.fence, proactive=True)
             await self._start(step)
             await self.finish(step)  # may release again and start the one after
             return
@@ -225,7 +227,7 @@ class Engine:
         dialog = await self.store.load(target) if target else None
         if dialog is None:
             return "unknown", None
-        async with self.store.phone_lock(dialog.msisdn):
+        async with self.store.phone_lock(dialog.msisdn) as lock:
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
             if loaded.registry is not None and registry != loaded.registry:
@@ -233,7 +235,7 @@ class Engine:
                             loaded.dialog_id, registry, loaded.registry)
                 return "other_registry", loaded
             await self.store.claim_event(event_id, loaded.dialog_id)
-            step = self.step(loaded, proactive=True)
+            step = self.step(loaded, fence=lock.fence, proactive=True)
             if loaded.state == "cancelled" or not self.fire(step, "cancel", by=event_id):
                 return "already", loaded
             await self.store.unqueue(loaded.msisdn, loaded.dialog_id)
@@ -256,7 +258,7 @@ class Engine:
                 await self._acknowledge_flood(message)
             return None  # a flood is acknowledged once and then ignored: it never reaches a dialog
         seen_key = self.store.keys.inbound(message.msisdn, message_key)
-        async with self.store.phone_lock(message.msisdn):
+        async with self.store.phone_lock(message.msisdn) as lock:
             # Checked under the lock and marked in the same transaction as the step it caused: a gateway's
             # retry after we stopped half-way is processed again, a retry after we finished is not.
             if await self.store.lookup(seen_key) is not None:
@@ -270,9 +272,9 @@ class Engine:
                             received=received_instant(message.received_at, self.clock.now()), taken=taken,
                             rules=self._answer_rules())
             if waiting is not None:
-                await self._reply(waiting, message, seen_key, verdict, taken)
+                await self._reply(waiting, message, seen_key, verdict, taken, lock.fence)
             else:
-                await self._reply_without_dialog(message, seen_key, verdict, taken)
+                await self._reply_without_dialog(message, seen_key, verdict, taken, lock.fence)
             return verdict
 
     def _answer_rules(self) -> Rules:
@@ -332,11 +334,11 @@ class Engine:
         """Tell the phone once that it sends too fast, and flag its dialog for an operator."""
         log.warning("flood from %s: acknowledged once, further messages this minute ignored",
                     mask_msisdn(message.msisdn))
-        async with self.store.phone_lock(message.msisdn):
+        async with self.store.phone_lock(message.msisdn) as lock:
             active = await self.store.phone_active(message.msisdn)
             dialog = await self.store.load(active) if active else None
             if dialog is not None:
-                step = self.step(dialog, proactive=False, channel=message.channel)
+                step = self.step(dialog, fence=lock.fence, proactive=False, channel=message.channel)
                 dialog.flag("flooding")
                 step.conversation.say("flood.ack")
                 await self.finish(step)
@@ -355,13 +357,13 @@ class Engine:
         Returns the dialog, or None when nothing waits for this phone's answer. `proactive` when nobody on
         the phone asked (an operator's resend): then quiet hours hold it.
         """
-        async with self.store.phone_lock(msisdn):
+        async with self.store.phone_lock(msisdn) as lock:
             active = await self.store.phone_active(msisdn)
             dialog = await self.store.load(active) if active else None
             if dialog is None or not dialog.awaiting:
                 return None
             dialog.last_channel = channel
-            step = self.step(dialog, proactive=proactive, channel=channel)
+            step = self.step(dialog, fence=lock.fence, proactive=proactive, channel=channel)
             if note:
                 step.extra_log.append(note)
             step.conversation.repeat_question()
@@ -373,8 +375,8 @@ class Engine:
                                   "text": message.text, "message_id": message.provider_message_id})
 
     async def _reply(self, dialog: Dialog, message: Inbound, seen_key: str, verdict: Verdict,
-                     taken: Taken | None) -> None:
-        step = self.step(dialog, proactive=False, channel=message.channel)
+                     taken: Taken | None, fence: Fence) -> None:
+        step = self.step(dialog, fence=fence, proactive=False, channel=message.channel)
         step.extra_keys.append((seen_key, dialog.dialog_id, INBOUND_MEMORY_SECONDS))
         self._record_inbound(dialog, message)
         if verdict is not Verdict.ANSWER:
@@ -394,7 +396,7 @@ class Engine:
         await self.finish(step)
 
     async def _reply_without_dialog(self, message: Inbound, seen_key: str, verdict: Verdict,
-                                    taken: Taken | None) -> None:
+                                    taken: Taken | None, fence: Fence) -> None:
         now = self.clock.now()
         last = await self._last_offer(message.msisdn)
         if last is not None and last.state == "opted_out":
@@ -402,7 +404,7 @@ class Engine:
             await self.store.mark_seen(seen_key)
             return
         if last is not None:
-            step = self.step(last, proactive=False, channel=message.channel)
+            step = self.step(last, fence=fence, proactive=False, channel=message.channel)
             step.extra_keys.append((seen_key, last.dialog_id, INBOUND_MEMORY_SECONDS))
             self._record_inbound(last, message)
             if verdict is not Verdict.ANSWER:
@@ -439,10 +441,10 @@ class Engine:
         dialog = await self._reported_dialog(report)
         if dialog is None:
             return
-        async with self.store.phone_lock(dialog.msisdn):
+        async with self.store.phone_lock(dialog.msisdn) as lock:
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
-            step = self.step(loaded, proactive=True)
+            step = self.step(loaded, fence=lock.fence, proactive=True)
             line = _reported_line(loaded, report)
             if line is None:
                 if not report.delivered:
@@ -489,12 +491,12 @@ class Engine:
                 return "unknown", None
         if dialog is None:
             return "unknown", None
-        async with self.store.phone_lock(dialog.msisdn):
+        async with self.store.phone_lock(dialog.msisdn) as lock:
             loaded = await self.store.load(dialog.dialog_id)
             assert loaded is not None
             if (loaded.application or {}).get("id", application_id) != application_id:
                 return "unknown", None  # it got its own application meanwhile
-            step = self.step(loaded, proactive=True)
+            step = self.step(loaded, fence=lock.fence, proactive=True)
             if loaded.state == "submitted" and loaded.application is None:
                 # The callback overtook our record of the submission (we stopped in between).
                 self.fire(step, "accepted", application_id=payload["application_id"])
@@ -515,7 +517,7 @@ class Engine:
         if dialog is None:
             await self.store.drop_timer(dialog_id, kind)
             return
-        async with self.store.phone_lock(dialog.msisdn):
+        async with self.store.phone_lock(dialog.msisdn) as lock:
             loaded = await self.store.load(dialog_id)
             assert loaded is not None
             now = self.clock.now()
@@ -527,9 +529,9 @@ class Engine:
             if not due:
                 # The sorted set disagrees with the dialog (it cannot after an atomic save, but a hand edit
                 # could): rewrite the score rather than let the clock spin on a timer that will not fire.
-                await self.store.save(loaded, {})
+                await self.store.save(loaded, {}, fence=lock.fence)
                 return
-            step = self.step(loaded, proactive=True)
+            step = self.step(loaded, fence=lock.fence, proactive=True)
             for at, name in due:
                 del loaded.timers[name]
                 step.extra_log.append({"type": "timer", "kind": name, "due": at,

@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.domain.masking import mask_msisdn, scrub
+from bot.fencing import Fence
 from bot.step import Step
 from bot.store import Store
 from dialogs.model import Dialog, iso
@@ -20,7 +21,7 @@ class DialogEngine(Protocol):
     @property
     def clock(self) -> Clock: ...
 
-    def step(self, dialog: Dialog, *, proactive: bool, channel: str = "sms") -> Step: ...
+    def step(self, dialog: Dialog, *, fence: Fence, proactive: bool, channel: str = "sms") -> Step: ...
 
     def fire(self, step: Step, trigger: str, **kwargs: Any) -> bool: ...
 
@@ -52,10 +53,10 @@ class OperatorDesk:
         dialog = await engine.store.load(dialog_id)
         if dialog is None:
             return None
-        async with engine.store.phone_lock(dialog.msisdn):
+        async with engine.store.phone_lock(dialog.msisdn) as lock:
             loaded = await engine.store.load(dialog_id)
             assert loaded is not None
-            step = engine.step(loaded, proactive=True)
+            step = engine.step(loaded, fence=lock.fence, proactive=True)
             closed = not loaded.final and engine.fire(step, "close", reason=reason)
             if closed:
                 await engine.store.unqueue(loaded.msisdn, loaded.dialog_id)

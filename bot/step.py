@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from bot.domain.masking import mask_msisdn
+from bot.fencing import Fence
 from bot.store import index_marks
 from dialogs.conversation import Conversation
 from dialogs.model import PUBLIC_STATUS, Dialog, iso
@@ -14,9 +15,10 @@ from dialogs.model import PUBLIC_STATUS, Dialog, iso
 class Step:
     """One change to one dialog, made under its phone's lock: the dialog, its timers as loaded, new keys."""
 
-    def __init__(self, dialog: Dialog, conversation: Conversation) -> None:
+    def __init__(self, dialog: Dialog, conversation: Conversation, fence: Fence) -> None:
         self.dialog = dialog
         self.conversation = conversation
+        self.fence = fence  # the phone's lock this step holds: its commits are written only while it does
         self.saved_timers = dict(dialog.timers)
         self.saved_marks = index_marks(dialog)  # so that a save writes only the indexes that changed
         self.extra_keys: list[tuple[str, str, int | None]] = []  # key, value, seconds to keep (None: always)

@@ -15,11 +15,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.lock import Lock
 from redis.exceptions import WatchError
 
+from bot import fencing
 from bot.clock import almaty_date
 from bot.domain.masking import mask_msisdn
+from bot.fencing import Fence, LockLost, PhoneLock
 from bot.ledger import Head, canonical, chain
 from bot.packing import pack_dialog, pack_line, unpack_dialog, unpack_line
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
@@ -275,17 +276,19 @@ class Store:
         self._claim_due = redis.register_script(_CLAIM_DUE)
         self._record_delivery = redis.register_script(_RECORD_DELIVERY)
         self._trim_ledger = redis.register_script(_TRIM_LEDGER)
+        self._fenced = fencing.register(redis)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
 
-    def phone_lock(self, msisdn: str) -> Lock:
+    def phone_lock(self, msisdn: str) -> PhoneLock:
         """The lock that serialises every change to the dialogs of one phone (lock, then load).
 
-        It lapses after `lock_seconds` so that a worker killed while holding it does not block the phone.
+        It lapses after `lock_seconds` so that a worker killed while holding it does not block the phone; a save
+        given its `fence` writes nothing once it has lapsed (bot/fencing.py).
         """
-        return self.redis.lock(self.keys.phone_lock(msisdn), timeout=self.lock_seconds,
-                               blocking_timeout=min(30.0, self.lock_seconds))
+        return PhoneLock(self.redis, self.keys.phone_lock(msisdn), timeout=self.lock_seconds,
+                         blocking_timeout=min(30.0, self.lock_seconds))
 
     def new_dialog_id(self, msisdn: str) -> str:
         """A random id in groups of four, so no run of digits in it can be mistaken for an IIN or a phone;
@@ -431,8 +434,12 @@ class Store:
                    extra: list[tuple[str, str, int | None]] | None = None,
                    log: list[dict[str, Any]] | None = None,
                    lookups: list[tuple[str, str, int | None]] | None = None,
-                   previous_marks: Marks | None = None, ledger: list[dict[str, Any]] | None = None) -> None:
+                   previous_marks: Marks | None = None, ledger: list[dict[str, Any]] | None = None, *,
+                   fence: Fence | None = None) -> None:
         """Write the dialog, bring its timers and indexes in line and append its log records, atomically.
+
+        With the `fence` of the phone's lock (every step has one) all of it is written only if that lock is still
+        held, in the same atomic unit: else nothing is, and LockLost is raised (bot/fencing.py).
 
         `extra` keys must be in the dialog's slot (they join the transaction). `lookups` (keys named by an
         outside identifier) and the live feed join it too on one Redis; on a cluster, where their slots differ,
@@ -443,9 +450,11 @@ class Store:
         record left there by a worker that stopped in between is chained by the dialog's next save.
         """
         if ledger and not self.cluster:
-            await self._save_chained(dialog, previous_timers, extra, log, lookups, previous_marks, ledger)
+            await self._save_chained(dialog, previous_timers, extra, log, lookups, previous_marks, ledger, fence)
             return
-        async with self.redis.pipeline(transaction=True) as pipe:
+        pending = self.keys.ledger_pending(dialog.dialog_id)
+
+        def write(pipe: Any) -> None:
             self._write(pipe, dialog, previous_timers, previous_marks)
             for key, value, keep_seconds in extra or []:
                 pipe.set(key, value, ex=keep_seconds)
@@ -453,12 +462,19 @@ class Store:
                 self._append_log(pipe, dialog, log)
             if not self.cluster:
                 self._copies(pipe, log or [], lookups or [])
-            pending = self.keys.ledger_pending(dialog.dialog_id)
             if self.cluster:
                 if ledger:
                     pipe.rpush(pending, *(canonical(body) for body in ledger))
                 pipe.lrange(pending, 0, -1)
-            answers = await pipe.execute()
+
+        if fence is not None:
+            commands = fencing.Commands()
+            write(commands)
+            answers = await fencing.fenced_execute(self._fenced, fence, commands)
+        else:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                write(pipe)
+                answers = await pipe.execute()
         await self._after(log or [], lookups or [])
         if self.cluster and answers[-1]:
             await self._chain_pending(pending, [json.loads(raw) for raw in answers[-1]])
@@ -466,13 +482,21 @@ class Store:
     async def _save_chained(self, dialog: Dialog, previous_timers: dict[str, str],
                             extra: list[tuple[str, str, int | None]] | None, log: list[dict[str, Any]] | None,
                             lookups: list[tuple[str, str, int | None]] | None, previous_marks: Marks | None,
-                            ledger: list[dict[str, Any]]) -> None:
-        """`save` with ledger records, on one Redis: the dialog and the chain's new records in one MULTI."""
+                            ledger: list[dict[str, Any]], fence: Fence | None) -> None:
+        """`save` with ledger records, on one Redis: the dialog and the chain's new records in one MULTI.
+
+        It watches the chain's head and, with a `fence`, the phone's lock: the lock's token is read under the
+        watch, so a lock lost before the read raises LockLost and one lost after it fails the MULTI."""
         reported = list(dialog.reported)  # _write consumes it; a retry after a WatchError needs it again
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(self.keys.ledger("head"))
+                    if fence is None:
+                        await pipe.watch(self.keys.ledger("head"))
+                    else:
+                        await pipe.watch(self.keys.ledger("head"), fence.key)
+                        if _text(await pipe.get(fence.key) or b"") != fence.token:
+                            raise LockLost("the phone's lock was lost before the commit; nothing was written")
                     head = Head.parse(await pipe.hgetall(self.keys.ledger("head")))
                     pipe.multi()  # type: ignore[no-untyped-call]
                     dialog.reported = list(reported)

@@ -19,10 +19,10 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import WatchError
 
 from bot.clock import almaty_date
-from bot.domain.masking import mask_msisdn
 from bot.ledger import Head, canonical, chain
 from bot.packing import pack_dialog, pack_line, unpack_dialog, unpack_line
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
+from domain.masking import mask_msisdn
 
 DAY_STATS_SECONDS = 40 * 86400
 LogObserver = Callable[[list[dict[str, Any]]], None]

@@ -3,6 +3,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot bot
 COPY dialogs dialogs
+COPY domain domain
 COPY gateway_mocks gateway_mocks
 COPY locales locales
 COPY config config

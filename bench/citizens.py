@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.iin import make_iin
+from domain.iin import make_iin
 from gateway_mocks.registry import birth_event, disability_event
 
 MINUTE, HOUR = 60, 3600

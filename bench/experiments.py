@@ -1,6 +1,6 @@
 """Bench-only patches that try a proposed fix in the server process, to measure it before anyone makes it.
 
-None of this changes bot/, dialogs/ or gateway_mocks/: each patch replaces one attribute at start-up in the
+None of this changes bot/, dialogs/, domain/ or gateway_mocks/: each patch replaces one attribute at start-up in the
 `bench.server` process only, and the report names the experiments a run used.
 """
 

@@ -43,7 +43,7 @@ def _owner(path: str) -> str | None:
     path = path.replace("\\", "/")
     if any(path.endswith(s) for s in _SIMULATION) or "/gateway_mocks/" in f"/{path}":
         return "mocks"
-    if "/bot/" in f"/{path}" or "/dialogs/" in f"/{path}":
+    if any(f"/{package}/" in f"/{path}" for package in ("bot", "dialogs", "domain")):
         return "bot"
     return None
 
@@ -63,7 +63,7 @@ def _library(path: str) -> str:
 def analyse(raw: Path, top: int = 15) -> dict[str, Any]:
     """Shares of samples: bot / mocks / neither (by the deepest project frame), and the top functions."""
     # `self` counts the leaf frame; `inclusive` every project function on the stack once; `project` the deepest
-    # frame in bot/, dialogs/ or gateway_mocks/ (so a JSON dump called from Dialog.to_json counts for to_json).
+    # frame in bot/, dialogs/, domain/ or gateway_mocks/ (so a JSON dump called from Dialog.to_json counts for to_json).
     owners: Counter[str] = Counter()
     unowned: Counter[str] = Counter()
     leaf: Counter[str] = Counter()

@@ -271,7 +271,7 @@ def _profile(prof: dict[str, Any] | None) -> list[str]:
     if not prof:
         return ["", "## Profile", "", "Not taken (run with `--profile`; needs py-spy)."]
     out = ["", f"## Profile of the bot + mocks process during a replay (py-spy, {prof['samples']} samples)", "",
-           "| owner (deepest frame in bot/, dialogs/ or gateway_mocks/) | share |", "|---|---|"]
+           "| owner (deepest frame in bot/, dialogs/, domain/ or gateway_mocks/) | share |", "|---|---|"]
     out += [f"| {k} | {v:.1%} |" for k, v in sorted(prof["owners"].items(), key=lambda kv: -kv[1])]
     for title, key in (("Where the project's time goes (deepest project frame, library calls below it included)",
                         "top_project"), ("Hottest leaf functions (self time)", "top_self"),

@@ -140,10 +140,10 @@ async def _logs(args: argparse.Namespace) -> int:
     from redis.asyncio import Redis
     from redis.exceptions import RedisError
 
-    from bot.domain.phone import PhoneError, parse_msisdn
     from bot.http.dialogs import PUBLIC_STATUSES
     from bot.logtail import LogFilter, tail
     from bot.store import Store
+    from domain.phone import PhoneError, parse_msisdn
 
     try:
         msisdn = parse_msisdn(args.msisdn).e164 if args.msisdn else None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
-ALMATY = ZoneInfo("Asia/Almaty")
+from domain.almaty import ALMATY as ALMATY  # Kazakhstan time is a domain rule; re-exported for the service
+
 UTC = dt.UTC
 
 

@@ -15,8 +15,6 @@ from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
 from bot.channels.base import Channel, DeliveryReport, Inbound, Outbound, SendError
 from bot.clock import Clock, almaty_date
-from bot.domain.masking import mask_msisdn
-from bot.domain.quiet_hours import quiet_until
 from bot.fencing import Fence
 from bot.i18n import Translator
 from bot.ledger import acts as ledger_acts
@@ -29,6 +27,8 @@ from dialogs.answers import ACTS, DELIBERATE_GAP, Rules, Taken, Verdict, judge, 
 from dialogs.conversation import Context, Conversation
 from dialogs.interpret import interpret
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
+from domain.masking import mask_msisdn
+from domain.quiet_hours import quiet_until
 
 log = logging.getLogger("bot.engine")
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.clock import almaty_date, parse_instant
-from bot.domain.iin import IinError, iin_birth_date, validate_iin
-from bot.domain.phone import PhoneError, parse_msisdn
 from bot.engine import NewEvent
+from domain.iin import IinError, iin_birth_date, validate_iin
+from domain.phone import PhoneError, parse_msisdn
 
 EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # fullmatch: "$" would let a trailing newline through
 MAX_CHILDREN = 10

@@ -30,8 +30,8 @@ from redis.asyncio import Redis
 from redis.exceptions import LockError, RedisError, ResponseError
 
 from bot.clock import Clock
-from bot.domain.masking import scrub, scrub_all
 from bot.store import Keys
+from domain.masking import scrub, scrub_all
 
 log = logging.getLogger("bot.jobs")
 

@@ -7,7 +7,7 @@ import re
 import sys
 from typing import TextIO
 
-from bot.domain.masking import PersonalDataFilter
+from domain.masking import PersonalDataFilter
 
 # C0 and C1 controls, DEL, the line and paragraph separators and the bidi embeddings, overrides and isolates:
 # from outside (an id, an operator's name, a note) they would forge a log line, rewrite a terminal (ESC) or

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.clock import ALMATY
-from bot.domain.masking import mask_msisdn
 from bot.logs import CONTROLS, escape_controls
 from bot.store import Store
 from dialogs.model import from_iso
+from domain.masking import mask_msisdn
 
 Write = Callable[[str], None]
 BLOCK_MS = 5000

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from bot.clock import Clock
-from bot.domain.masking import mask_msisdn, scrub
 from bot.fencing import Fence
 from bot.step import Step
 from bot.store import Store
 from dialogs.model import Dialog, iso
+from domain.masking import mask_msisdn, scrub
 
 
 class DialogEngine(Protocol):

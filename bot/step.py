@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.domain.masking import mask_msisdn
 from bot.fencing import Fence
 from bot.store import index_marks
 from dialogs.conversation import Conversation
 from dialogs.model import PUBLIC_STATUS, Dialog, iso
+from domain.masking import mask_msisdn
 
 
 class Step:

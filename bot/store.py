@@ -19,11 +19,11 @@ from redis.exceptions import WatchError
 
 from bot import fencing
 from bot.clock import almaty_date
-from bot.domain.masking import mask_msisdn
 from bot.fencing import Fence, LockLost, PhoneLock
 from bot.ledger import Head, canonical, chain
 from bot.packing import pack_dialog, pack_line, unpack_dialog, unpack_line
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
+from domain.masking import mask_msisdn
 
 DAY_STATS_SECONDS = 40 * 86400
 LogObserver = Callable[[list[dict[str, Any]]], None]

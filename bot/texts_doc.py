@@ -12,7 +12,6 @@ from pathlib import Path
 
 from bot.all_messages import MESSAGES
 from bot.channels.ussd import SCREEN_LIMIT, screen_fits
-from bot.domain.sms_length import encoding, length_units, segments
 from bot.i18n import LANGUAGES, Translator
 from bot.messages import (
     BENEFITS,
@@ -24,6 +23,7 @@ from bot.messages import (
     Sample,
 )
 from dialogs.generated import write_or_check
+from domain.sms_length import encoding, length_units, segments
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "texts.md"
 FRAGMENTS = (*REFUSAL_REASONS, *EXTENSION_REASONS, *BENEFITS, *QUESTION_REPLIES)

@@ -11,10 +11,6 @@ from typing import Any
 from transitions import EventData
 
 from bot.clock import almaty_date
-from bot.domain.iban import bank_name
-from bot.domain.masking import mask_iban
-from bot.domain.quiet_hours import quiet_until, start_of_local_day
-from bot.domain.workdays import decision_due
 from bot.i18n import Ref, format_datetime_local
 from bot.messages import EXTENSION_REASONS, REFUSAL_REASONS
 from bot.settings import Settings
@@ -23,6 +19,10 @@ from dialogs.delivery import Redelivery, root_of, worth_resending
 from dialogs.facts import read_facts, usable_account
 from dialogs.model import Dialog, from_iso, iso, resend_id
 from dialogs.spec import MACHINES, SERVICES
+from domain.iban import bank_name
+from domain.masking import mask_iban
+from domain.quiet_hours import quiet_until, start_of_local_day
+from domain.workdays import decision_due
 
 BILINGUAL = frozenset({"language.ask", "language.reprompt"})
 # The law names SMS: the consent request and the decision go by SMS even when the citizen uses another channel.

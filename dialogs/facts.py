@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.iban import IbanError, normalise_iban
+from domain.iban import IbanError, normalise_iban
 
 MAX_CLAIMS = 100  # more benefit lines than this is not a person's record: the rest is ignored
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.iban import IbanError, find_iban, normalise_iban
 from dialogs.replies import Word, read_reply
+from domain.iban import IbanError, find_iban, normalise_iban
 
 Meaning = tuple[str, dict[str, Any]]
 UNREADABLE = "\ufffd"  # the replacement character: bytes a gateway could not decode

@@ -40,7 +40,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.clock import Clock
-from bot.domain.sms_length import Encoding
+from domain.sms_length import Encoding
 
 from .common import Outbound, error_response, iso, normalise_msisdn
 from .settings import MocksSettings

@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 from typing import Any
 
-from bot.domain.iin import make_iin
+from domain.iin import make_iin
 
 _serials = itertools.count(100)
 _issued: set[str] = set()

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
-from bot.domain.sms_length import encoding, segments
+from domain.sms_length import encoding, segments
 
 from .common import (
     FieldErrors,

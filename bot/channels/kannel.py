@@ -42,8 +42,8 @@ from bot.channels.base import (
     failure_for_status,
 )
 from bot.channels.sms import ForeignClientId, tagged, untagged
-from bot.domain.phone import PhoneError, parse_msisdn
-from bot.domain.sms_length import encoding
+from domain.phone import PhoneError, parse_msisdn
+from domain.sms_length import encoding
 
 log = logging.getLogger(__name__)
 

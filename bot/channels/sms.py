@@ -21,7 +21,7 @@ from bot.channels.base import (
     text_field,
 )
 from bot.clock import parse_instant
-from bot.domain.phone import PhoneError, parse_msisdn
+from domain.phone import PhoneError, parse_msisdn
 
 TAG_HEX_DIGITS = 16  # 64 bits: guessing one takes more posts than any gateway will ever take
 

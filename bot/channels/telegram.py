@@ -28,14 +28,14 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.channels.base import Inbound, Outbound, Receipt, SendError, SendFailure
 from bot.channels.telegram_buttons import Buttons, tapped
-from bot.domain.masking import mask_msisdn
-from bot.domain.phone import PhoneError, parse_msisdn
 from bot.http.common import SETTINGS, errors, parse_json, read_body, unauthorized
 from bot.i18n import LANGUAGES, Translator
 from bot.settings import Settings
 from bot.store import Store
 from dialogs.answers import Verdict
 from dialogs.model import Dialog, dialog_id_of
+from domain.masking import mask_msisdn
+from domain.phone import PhoneError, parse_msisdn
 
 if TYPE_CHECKING:
     from bot.engine import Engine

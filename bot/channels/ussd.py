@@ -26,10 +26,10 @@ from bot.channels.base import (
     id_field,
     text_field,
 )
-from bot.domain.masking import mask_msisdn
-from bot.domain.phone import PhoneError, parse_msisdn
-from bot.domain.sms_length import encoding, length_units
 from bot.safejson import JsonProblem, loads
+from domain.masking import mask_msisdn
+from domain.phone import PhoneError, parse_msisdn
+from domain.sms_length import encoding, length_units
 
 log = logging.getLogger(__name__)
 

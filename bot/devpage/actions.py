@@ -19,11 +19,11 @@ from bot.devpage.pages import render_start
 from bot.devpage.people import BY_KEY, KINDS, NewPerson, new_person_case, registry_of, seeded_event
 from bot.devpage.phone import Said, path_of, telegram_user
 from bot.devpage.state import DEV_PAGE, DevPage, phone_in_path, registry_secret
-from bot.domain.masking import mask_msisdn
-from bot.domain.phone import PhoneError, parse_msisdn
 from bot.http.common import SETTINGS, STORE
 from bot.ops.auth import OPERATORS, Operator, csrf_ok
 from bot.ops.views import notice_page
+from domain.masking import mask_msisdn
+from domain.phone import PhoneError, parse_msisdn
 
 log = logging.getLogger("bot.devpage")
 MAX_TEXT = 1000  # an SMS or Telegram message typed on the page (the mocks take more; nobody types that much)

@@ -12,8 +12,6 @@ from bot.devpage.phone import path_of, sms_thread, telegram_chat, telegram_user,
 from bot.devpage.state import DEV_PAGE, DevPage, phone_in_path
 from bot.devpage.texts import DEV_IDS, dev
 from bot.devpage.views import fragment, page
-from bot.domain.masking import mask_msisdn
-from bot.domain.quiet_hours import quiet_until
 from bot.http.common import SETTINGS, STORE
 from bot.http.dialogs import PUBLIC_STATUSES
 from bot.ops.auth import Operator
@@ -21,6 +19,8 @@ from bot.ops.pages import events_url
 from bot.ops.queries import summary
 from bot.ops.views import notice_page
 from bot.store import Store
+from domain.masking import mask_msisdn
+from domain.quiet_hours import quiet_until
 
 # Notices an action leaves (`?done=`); those that say something went wrong are shown as such.
 GOOD = frozenset({"started", "sms", "ussd", "cut", "telegram", "clock"})

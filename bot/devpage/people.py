@@ -15,7 +15,7 @@ from typing import Any
 from schwifty.checksum import ISO7064_mod97_10
 
 from bot.clock import almaty_date, parse_instant
-from bot.domain.iin import iin_birth_date
+from domain.iin import iin_birth_date
 from gateway_mocks.registry import birth_event, child_iin, disability_event
 
 KINDS = ("birth", "disability")

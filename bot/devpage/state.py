@@ -10,8 +10,8 @@ from aiohttp import web
 
 from bot.devclient import DevClient
 from bot.devpage.phone import PhoneMemory
-from bot.domain.phone import PhoneError, parse_msisdn
 from bot.settings import Settings
+from domain.phone import PhoneError, parse_msisdn
 from gateway_mocks.app import ASSIGNMENT
 from gateway_mocks.assignment import AssignmentBackend
 

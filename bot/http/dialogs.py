@@ -7,10 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.domain.masking import mask_iban, mask_msisdn, scrub, scrub_all
-from bot.domain.phone import PhoneError, parse_msisdn
 from bot.http.common import STORE, errors
 from dialogs.model import PUBLIC_STATUS, SERVICES, Dialog
+from domain.masking import mask_iban, mask_msisdn, scrub, scrub_all
+from domain.phone import PhoneError, parse_msisdn
 
 PUBLIC_STATUSES = frozenset({
     "queued", "awaiting_language", "awaiting_consent", "awaiting_bank_account", "submitted", "assigned",

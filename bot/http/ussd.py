@@ -18,11 +18,11 @@ from aiohttp import web
 
 from bot.channels.base import Inbound, InboundFormatError
 from bot.channels.ussd import Screen, Shown, UssdChannel, UssdRequest
-from bot.domain.masking import mask_msisdn
 from bot.http.common import CLOCK, ENGINE, SETTINGS, STORE, errors, read_body
 from bot.http.gateway_auth import GATEWAYS, refused
 from dialogs.answers import Question
 from dialogs.model import Dialog, from_iso, iso
+from domain.masking import mask_msisdn
 
 log = logging.getLogger(__name__)
 

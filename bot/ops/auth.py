@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.domain.masking import scrub
 from bot.http.common import SETTINGS, errors, unauthorized
 from bot.http.gateway_auth import GATEWAYS, source_address
 from bot.logs import CONTROLS
 from bot.ops.sessions import OperatorState
 from bot.ops.texts import language
 from bot.settings import Settings
+from domain.masking import scrub
 
 log = logging.getLogger("bot.ops")
 COOKIE = "pb_ops"

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.clock import ALMATY
-from bot.domain.iin import normalise_iin
-from bot.domain.masking import mask_msisdn, scrub
-from bot.domain.phone import PhoneError, parse_msisdn
 from bot.http.dialogs import PUBLIC_STATUSES
 from bot.store import Store
 from dialogs.model import ATTENTION, SERVICES, Dialog
+from domain.iin import normalise_iin
+from domain.masking import mask_msisdn, scrub
+from domain.phone import PhoneError, parse_msisdn
 
 PAGE_SIZE = 25
 MAX_SCAN = 5000  # dialogs looked at for one page when the filters are not served by an index

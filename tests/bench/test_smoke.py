@@ -84,7 +84,7 @@ def test_a_tiny_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
 async def test_a_tiny_kannel_benchmark_runs_every_path_and_writes_its_table(tmp_path: Path) -> None:
     from bench.kannel import TEXT
     from bench.kannel import main as kannel_main
-    from bot.domain.sms_length import segments
+    from domain.sms_length import segments
 
     await kannel_main(["--messages", "20", "--concurrency", "4", "--redis-url", REDIS_URL, "--out", str(tmp_path)])
     result = json.loads((tmp_path / "kannel.json").read_text())

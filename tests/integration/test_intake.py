@@ -20,7 +20,7 @@ import yarl
 
 from bot.backends.assignment import sign
 from bot.devclient import DevClient
-from bot.domain.iin import make_iin
+from domain.iin import make_iin
 from gateway_mocks.registry import birth_event, cancel_event, child_iin, disability_event
 from tests.conftest import Running
 from tests.helpers import FATHER_FORTE, FATHER_NO_ACCOUNT, MOTHER_WITH_HALYK, event_id, local_today

@@ -20,10 +20,10 @@ from bot.backends.assignment import sign
 from bot.clock import ALMATY, parse_instant
 from bot.devclient import DevClient
 from bot.devserver import start_dev
-from bot.domain.iin import iin_birth_date
-from bot.domain.workdays import add_working_days, is_working_day
 from bot.i18n import Money
 from bot.settings import Settings
+from domain.iin import iin_birth_date
+from domain.workdays import add_working_days, is_working_day
 from gateway_mocks.rates import load_rates
 from gateway_mocks.registry import cancel_event, child_iin, disability_event
 from gateway_mocks.settings import DEFAULT_RATES_PATH

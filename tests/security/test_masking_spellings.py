@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.iban import normalise_iban
-from bot.domain.iin import normalise_iin, validate_iin
-from bot.domain.masking import mask_query_values, scrub
-from bot.domain.phone import parse_msisdn
+from domain.iban import normalise_iban
+from domain.iin import normalise_iin, validate_iin
+from domain.masking import mask_query_values, scrub
+from domain.phone import parse_msisdn
 from tests.conftest import Running
 from tests.helpers import FATHER_NO_ACCOUNT, VALID_IBAN, birth
 from tests.helpers import process_log as captured_process_log

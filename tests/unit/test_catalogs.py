@@ -17,7 +17,6 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 from bot.all_messages import MESSAGES
-from bot.domain.sms_length import length_units, segments
 from bot.i18n import (
     DEFAULT_LOCALES_DIR,
     LANGUAGES,
@@ -29,6 +28,7 @@ from bot.i18n import (
     format_money,
 )
 from bot.messages import EXTENSION_REASONS, REFUSAL_REASONS, Longest, Sample
+from domain.sms_length import length_units, segments
 
 MAX_PARTS = 3  # 201 UCS-2 characters
 PLURAL_FORMS = {

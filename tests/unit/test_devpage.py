@@ -11,10 +11,10 @@ import pytest
 
 from bot.devpage.people import PEOPLE, NewPerson, dev_iban, new_person_case, seeded_event
 from bot.devpage.phone import PhoneMemory, Said, sms_thread, telegram_chat, telegram_user, ussd_sessions
-from bot.domain.iban import normalise_iban
-from bot.domain.masking import scrub
 from bot.engine import NewEvent
 from bot.intake import parse_event
+from domain.iban import normalise_iban
+from domain.masking import scrub
 from gateway_mocks.fixtures import FIXTURES
 
 NOW = "2026-11-23T10:00:00+05:00"

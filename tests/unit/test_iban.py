@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from schwifty import IBAN
 
-from bot.domain.iban import BANKS, IbanError, bank_code, bank_name, looks_like_iban, normalise_iban
+from domain.iban import BANKS, IbanError, bank_code, bank_name, looks_like_iban, normalise_iban
 
 # Check digits from schwifty's generator, cross-checked by plain mod 97 in test_fixture_check_digits.
 HALYK = "KZ256010000000001234"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.iin import IinError, iin_birth_date, is_valid_iin, make_iin, validate_iin
+from domain.iin import IinError, iin_birth_date, is_valid_iin, make_iin, validate_iin
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from schwifty import IBAN
 
-from bot.domain.iban import BANKS
-from bot.domain.iin import make_iin
-from bot.domain.masking import PersonalDataFilter, mask_iban, mask_iin, mask_msisdn, scrub
+from domain.iban import BANKS
+from domain.iin import make_iin
+from domain.masking import PersonalDataFilter, mask_iban, mask_iin, mask_msisdn, scrub
 
 
 def test_contract_formats() -> None:

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
 from bot.clock import SimClock, parse_instant
-from bot.domain.iin import is_valid_iin
+from domain.iin import is_valid_iin
 from gateway_mocks.app import ASSIGNMENT, EGOV, SMS_GATEWAY, MocksSettings, create_mocks_app
 from gateway_mocks.assignment import AssignmentBackend
 from gateway_mocks.common import Outbound, iban_valid

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.phone import Msisdn, PhoneError, parse_msisdn
+from domain.phone import Msisdn, PhoneError, parse_msisdn
 
 SPELLING_TEMPLATES = ["+7{p}{s}", "8{p}{s}", "7{p}{s}", "{p}{s}", "+7 ({p}) {a}-{b}-{c}", "8 {p} {a} {b} {c}"]
 MOBILE_PREFIXES = ["700", "701", "702", "705", "706", "707", "708", "747", "771", "775", "776", "777", "778"]

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from bot.clock import ALMATY
-from bot.domain.quiet_hours import quiet_until, start_of_local_day
+from domain.almaty import ALMATY
+from domain.quiet_hours import quiet_until, start_of_local_day
 
 NINE, NINE_PM = dt.time(9, 0), dt.time(21, 0)
 

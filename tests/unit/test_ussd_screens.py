@@ -15,10 +15,10 @@ from bot.channels.ussd import (
     UssdRequest,
     screen_fits,
 )
-from bot.domain.sms_length import length_units
 from bot.http.ussd import compose
 from bot.i18n import LANGUAGES, Translator
 from bot.messages import SMS_MESSAGES
+from domain.sms_length import length_units
 from tests.unit.test_catalogs import worst_text
 
 # Read through the registry of every channel's messages.

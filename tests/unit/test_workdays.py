@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from bot.clock import ALMATY
-from bot.domain.workdays import add_working_days, decision_due, is_working_day, registration_day
+from domain.almaty import ALMATY
+from domain.workdays import add_working_days, decision_due, is_working_day, registration_day
 
 
 @dataclass(frozen=True)

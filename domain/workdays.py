@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import holidays
 
-from bot.clock import ALMATY
+from domain.almaty import ALMATY
 
 # Roughly 247 working days a year; 200 keeps the year span a safe over-estimate.
 _MIN_WORKING_DAYS_PER_YEAR = 200

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
-from bot.domain.iban import KZ_FIRST_LETTERS, KZ_SECOND_LETTERS
-from bot.domain.iban import SEPARATORS as IBAN_SEPARATORS
-from bot.domain.iin import IIN_SEPARATORS, normalise_iin
-from bot.domain.phone import SEPARATORS as PHONE_SEPARATORS
+from domain.iban import KZ_FIRST_LETTERS, KZ_SECOND_LETTERS
+from domain.iban import SEPARATORS as IBAN_SEPARATORS
+from domain.iin import IIN_SEPARATORS, normalise_iin
+from domain.phone import SEPARATORS as PHONE_SEPARATORS
 
 _E164_RE = re.compile(r"\+[0-9]{9,15}")
 
@@ -22,7 +22,7 @@ def _class(chars: Iterable[str]) -> str:
 
 
 # Every pattern runs over the text folded as the parsers fold it (NFKC per character: full-width digits and
-# letters become ASCII), with the separators the parsers skip (bot/domain/iban.py, iin.py, phone.py): what a
+# letters become ASCII), with the separators the parsers skip (domain/iban.py, iin.py, phone.py): what a
 # parser would read as an IBAN, IIN or phone number is masked, however it was spelled. A slash is masked
 # between IBAN groups too, though the parser refuses it: masking errs on the side of hiding.
 _SEP = _class({*IBAN_SEPARATORS, "/", " ", "\t", "\u00a0"}) + "{0,2}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.clock import ALMATY
+from domain.almaty import ALMATY
 
 
 def _in_window(local: dt.time, start: dt.time, end: dt.time) -> bool:

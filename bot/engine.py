@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis.exceptions import LockError, RedisError
 
@@ -27,6 +27,7 @@ from dialogs.answers import ACTS, DELIBERATE_GAP, Rules, Taken, Verdict, judge, 
 from dialogs.conversation import Context, Conversation
 from dialogs.interpret import interpret
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
+from dialogs.records import LineStatus, TranscriptLine
 from domain.masking import mask_msisdn
 from domain.quiet_hours import quiet_until
 
@@ -306,7 +307,7 @@ class Engine:
         a "1") may be the citizen's second thought: it is flagged for an operator.
         """
         line = step.dialog.transcript[-1]
-        line["status"] = str(verdict)
+        line["status"] = cast(LineStatus, str(verdict))  # duplicate, late or closed: never an answer
         if message.question is not None:
             line["question"] = {"dialog_id": message.question.dialog_id, "states": sorted(message.question.states)}
         log.info("dialog %s: message %s set aside as %s", step.dialog.dialog_id, message.provider_message_id,
@@ -549,7 +550,7 @@ def _awaits_application(dialog: Dialog) -> bool:
     return dialog.state == "submitted" and dialog.application is None
 
 
-def _reported_line(dialog: Dialog, report: DeliveryReport) -> dict[str, Any] | None:
+def _reported_line(dialog: Dialog, report: DeliveryReport) -> TranscriptLine | None:
     """The transcript line of the SMS a report is about: by the provider's id, or by ours if that is unknown."""
     sent = [line for line in reversed(dialog.transcript) if line["direction"] == "out"]
     by_provider = next((line for line in sent if line.get("provider_id") == report.provider_message_id), None)

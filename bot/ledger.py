@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.clock import almaty_date
 from dialogs.model import Dialog, from_iso
+from dialogs.records import StatusChange, TranscriptLine
 
 GENESIS = "0" * 64  # the `prev` of the first record ever written
 # Transcript statuses of a message the citizen cannot have read (never sent, or lost on the way).
@@ -50,7 +51,7 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def acts(dialog: Dialog, history: Sequence[dict[str, Any]], *, key: str,
+def acts(dialog: Dialog, history: Sequence[StatusChange], *, key: str,
          extra_log: Iterable[dict[str, Any]] = ()) -> list[dict[str, Any]]:
     """Ledger bodies (no seq, prev or hash yet) for the acts among a step's new status changes."""
     operator = next((r.get("operator") for r in extra_log if r.get("type") == "operator"), None)
@@ -67,8 +68,9 @@ def acts(dialog: Dialog, history: Sequence[dict[str, Any]], *, key: str,
         bodies.append({
             "id": f"{dialog.dialog_id}:{index}",  # the status change it records: one record each, ever
             "act": act, "dialog_id": dialog.dialog_id, "service": dialog.service,
-            "channel": (words or {}).get("channel"), "message_id": (words or {}).get("message_id"),
-            "text_hmac": keyed(key, (words or {}).get("text")),
+            "channel": words.get("channel") if words else None,
+            "message_id": words.get("message_id") if words else None,
+            "text_hmac": keyed(key, words.get("text") if words else None),
             "question": {"msg": shown.get("msg"), "text_sha256": sha256(shown["text"])} if shown else None,
             "at": change["at"],
             "application_date": (dialog.consent or {}).get("application_date"),
@@ -80,17 +82,17 @@ def acts(dialog: Dialog, history: Sequence[dict[str, Any]], *, key: str,
     return bodies
 
 
-def _inbound_before(dialog: Dialog, turn: int) -> dict[str, Any] | None:
+def _inbound_before(dialog: Dialog, turn: int) -> TranscriptLine | None:
     """The citizen's message the act answered: the newest inbound line when it was decided."""
     return next((line for line in reversed(dialog.transcript[:turn]) if line["direction"] == "in"), None)
 
 
-def _shown_before(dialog: Dialog, turn: int, words: dict[str, Any] | None) -> dict[str, Any] | None:
+def _shown_before(dialog: Dialog, turn: int, words: TranscriptLine | None) -> TranscriptLine | None:
     """The question the citizen could read: the newest message sent before their answer (on its channel first)."""
     end = dialog.transcript.index(words) if words is not None else turn
     sent = [line for line in reversed(dialog.transcript[:end]) if line["direction"] == "out"
             and line.get("msg") and line.get("status") not in _NOT_SEEN]
-    channel = (words or {}).get("channel")
+    channel = words.get("channel") if words else None
     return next((line for line in sent if line["channel"] == channel), sent[0] if sent else None)
 
 

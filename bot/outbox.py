@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from bot.backends.assignment import AssignmentBackend
 from bot.channels.base import Channel, Outbound, SendError
@@ -17,6 +16,7 @@ from bot.store import Store
 from dialogs.conversation import PULL_CHANNELS
 from dialogs.delivery import resend_line, worth_resending
 from dialogs.model import from_iso, iso
+from dialogs.records import OutboxItem, SmsItem, SubmitItem
 
 log = logging.getLogger("bot.outbox")
 
@@ -57,8 +57,7 @@ class Outbox:
                     await self._submit(step, item)
                 progressed = worked = True
                 break
-        pending = [from_iso(i.get("retry_at") or i["hold_until"]) for i in dialog.outbox
-                   if i.get("retry_at") or i.get("hold_until")]
+        pending = [from_iso(due) for i in dialog.outbox if (due := i.get("retry_at") or i.get("hold_until"))]
         if pending:
             dialog.timers["outbox"] = iso(min(pending))
         else:
@@ -66,7 +65,7 @@ class Outbox:
         if worked or dialog.timers != step.saved_timers:
             await self._commit(step)
 
-    def _retry_or_give_up(self, step: Step, item: dict[str, Any], error: SendError,
+    def _retry_or_give_up(self, step: Step, item: OutboxItem, error: SendError,
                           delays: tuple[int, ...]) -> bool:
         """Schedule a retry (True) or drop the item (False), with exponential backoff and jitter."""
         item["attempts"] = int(item.get("attempts", 0)) + 1
@@ -81,7 +80,7 @@ class Outbox:
         step.dialog.outbox.remove(item)
         return False
 
-    async def _send_message(self, step: Step, item: dict[str, Any]) -> None:
+    async def _send_message(self, step: Step, item: SmsItem) -> None:
         dialog = step.dialog
         line = next((e for e in dialog.transcript if e.get("message_id") == item["id"]), None)
         if line is None and item.get("resend_of"):
@@ -111,11 +110,12 @@ class Outbox:
             return
         dialog.outbox.remove(item)
         if line is not None:
-            line.update(status="sent", sent_at=iso(self.clock.now()), provider_id=receipt.provider_message_id)
-            if item.get("hold_until"):
-                line["held_until"] = item["hold_until"]  # it could not leave before (dialogs/answers.py)
+            line.update({"status": "sent", "sent_at": iso(self.clock.now()),
+                         "provider_id": receipt.provider_message_id})
+            if held := item.get("hold_until"):
+                line["held_until"] = held  # it could not leave before (dialogs/answers.py)
 
-    async def _submit(self, step: Step, item: dict[str, Any]) -> None:
+    async def _submit(self, step: Step, item: SubmitItem) -> None:
         dialog = step.dialog
         if dialog.application is not None or dialog.state != "submitted":
             dialog.outbox.remove(item)

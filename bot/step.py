@@ -9,6 +9,7 @@ from bot.fencing import Fence
 from bot.store import index_marks
 from dialogs.conversation import Conversation
 from dialogs.model import PUBLIC_STATUS, Dialog, iso
+from dialogs.records import StatusChange, TranscriptLine
 from domain.masking import mask_msisdn
 
 
@@ -29,10 +30,10 @@ class Step:
         self._seen_lines = {self._line_key(i, e): e.get("status") for i, e in enumerate(dialog.transcript)}
 
     @staticmethod
-    def _line_key(index: int, line: dict[str, Any]) -> str:
+    def _line_key(index: int, line: TranscriptLine) -> str:
         return str(line.get("message_id") or index)
 
-    def new_history(self) -> list[dict[str, Any]]:
+    def new_history(self) -> list[StatusChange]:
         """The status changes made since the last save."""
         return self.dialog.history[self._seen_history:]
 
@@ -71,7 +72,8 @@ class Step:
             return 0
         waiting = {item["id"] for item in d.outbox}
         roots = {line["resend_of"] for line in d.transcript if line.get("resend_of")}
-        roots |= {item["resend_of"] for item in d.outbox if item.get("resend_of")}  # a resend not sent yet
+        # A resend not sent yet (only an SMS is resent).
+        roots |= {item["resend_of"] for item in d.outbox if item["kind"] == "sms" and item.get("resend_of")}
         # The open question's own messages: when it was asked decides which replies are late (dialogs/answers.py),
         # and the ledger names the text the citizen saw.
         turn = d.history[-1].get("turn") if d.history else None
@@ -80,7 +82,7 @@ class Step:
             if d.transcript[index].get("direction") != "out":
                 break  # the question as asked: its messages up to the citizen's first reply
             asked.add(index)
-        kept: list[dict[str, Any]] = []
+        kept: list[TranscriptLine] = []
         dropped_before = [0]  # dropped_before[i]: how many of the first i lines were dropped
         for index, line in enumerate(d.transcript):
             pinned = (line.get("message_id") in waiting or line.get("message_id") in roots

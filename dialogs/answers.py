@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialogs.model import Dialog, from_iso, iso
+from dialogs.records import TranscriptLine
 from dialogs.replies import normalise
 
 
@@ -94,7 +95,7 @@ def question_sent_at(dialog: Dialog) -> dt.datetime | None:
     return min(left) if left else None
 
 
-def _may_have_left(line: dict[str, Any]) -> bool:
+def _may_have_left(line: TranscriptLine) -> bool:
     """Taken by a channel; or `pending` (being sent, or sent by a worker killed before it could write so) or
     `delivered` (its delivery report came before we wrote `sent_at`)."""
     return bool(line.get("sent_at")) or line.get("status") in ("pending", "sent", "delivered")

@@ -18,6 +18,7 @@ from dialogs.consent import ASKING
 from dialogs.delivery import Redelivery, root_of, worth_resending
 from dialogs.facts import read_facts, usable_account
 from dialogs.model import Dialog, from_iso, iso, resend_id
+from dialogs.records import SmsItem, TranscriptLine
 from dialogs.spec import MACHINES, SERVICES
 from domain.iban import bank_name
 from domain.masking import mask_iban
@@ -127,7 +128,7 @@ class Conversation:
         for channel in self._channels(msg_id):
             for lang in languages:
                 variant, text = self._text(channel, msg_id, lang, params)
-                item = {
+                item: SmsItem = {
                     "kind": "sms", "id": self.dialog.next_id(), "msg": variant, "text": text, "lang": lang,
                     "channel": channel, "hold_until": iso(hold) if hold else None, "attempts": 0,
                 }
@@ -455,7 +456,7 @@ class Conversation:
 
     # ---- delivery reports -------------------------------------------------------------------------------------
 
-    def take_delivery_report(self, line: dict[str, Any], delivered: bool) -> Redelivery | None:
+    def take_delivery_report(self, line: TranscriptLine, delivered: bool) -> Redelivery | None:
         """The gateway's word on one SMS; None when it changes nothing (gateways repeat reports)."""
         status = line.get("status")
         if status in ("delivered", "undeliverable") or (status == "failed" and not delivered):
@@ -483,21 +484,21 @@ class Conversation:
         return Redelivery(records=[{"type": "retry", **error, "resend_id": item["id"], "due": item["hold_until"]}],
                           outbox_changed=True)
 
-    def _resend(self, line: dict[str, Any], root: str, attempt: int) -> dict[str, Any]:
+    def _resend(self, line: TranscriptLine, root: str, attempt: int) -> SmsItem:
         """Queue a failed SMS again after its backoff and jitter, under a new client id (its line: when sent)."""
         s = self.ctx.settings
         delay = s.delivery_retry_seconds[attempt - 1] * (1 + random.uniform(0, 0.2))
         due = self.ctx.now + dt.timedelta(seconds=delay)
         # Nobody asked for it just now: like any proactive SMS, it waits for the morning.
         due = quiet_until(due, s.quiet_start, s.quiet_end) or due
-        item = {"kind": "sms", "id": resend_id(root, attempt), "msg": line.get("msg"), "text": line["text"],
-                "lang": self.dialog.language, "channel": "sms", "hold_until": iso(due), "attempts": 0,
-                "resend_of": root, "attempt": attempt}
+        item: SmsItem = {"kind": "sms", "id": resend_id(root, attempt), "msg": line.get("msg"), "text": line["text"],
+                         "lang": self.dialog.language, "channel": "sms", "hold_until": iso(due), "attempts": 0,
+                         "resend_of": root, "attempt": attempt}
         self.dialog.outbox.append(item)
         self._arm("outbox", due)
         return item
 
-    def _got_through(self, line: dict[str, Any], root: str) -> None:
+    def _got_through(self, line: TranscriptLine, root: str) -> None:
         """A message reached the phone after a failure: nobody need act, and a resent offer's window restarts."""
         if "delivery_failed" in self.dialog.flags and not any(i.get("resend_of") for i in self.dialog.outbox):
             self.dialog.flags.remove("delivery_failed")

@@ -7,6 +7,7 @@ from typing import Any
 
 from dialogs import bank_account, consent, decision
 from dialogs.model import Dialog
+from dialogs.records import SmsItem, TranscriptLine
 
 RESENT_WHILE: dict[str, frozenset[str]] = {
     msg: frozenset(states)
@@ -36,7 +37,7 @@ def matters(msg: str | None, state: str) -> bool:
     return state in states
 
 
-def root_of(line: dict[str, Any]) -> str:
+def root_of(line: TranscriptLine) -> str:
     """The message a transcript line is a resend of (itself when it is the first send)."""
     return str(line.get("resend_of") or line["message_id"])
 
@@ -69,7 +70,7 @@ def worth_resending(dialog: Dialog, root: str) -> bool:
     return True
 
 
-def resend_line(item: dict[str, Any], at: str) -> dict[str, Any]:
+def resend_line(item: SmsItem, at: str) -> TranscriptLine:
     """The transcript line of a resend, written when it goes out: each send its own line, at its own time."""
     return {"at": at, "direction": "out", "channel": "sms", "text": item["text"], "message_id": item["id"],
             "msg": item.get("msg"), "status": "pending", "resend_of": item["resend_of"],

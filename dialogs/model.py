@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialogs.records import OutboxItem, StatusChange, TranscriptLine
+
 # Machine states that the public API shows under another name.
 PUBLIC_STATUS = {
     "new": "queued",
@@ -91,9 +93,9 @@ class Dialog:
     close_reason: str | None = None
     last_channel: str = "sms"
     timers: dict[str, str] = field(default_factory=dict)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    transcript: list[dict[str, Any]] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[OutboxItem] = field(default_factory=list)
+    transcript: list[TranscriptLine] = field(default_factory=list)
+    history: list[StatusChange] = field(default_factory=list)
     seq: int = 0
     resolved: list[str] = field(default_factory=list)  # flags (and "undeliverable") an operator has dealt with
     # Not stored: the delivery reports taken without a step (bot/store.py, record_delivery) that loading merged

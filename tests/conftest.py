@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ async def start_running(store: str, start: dt.datetime = MONDAY_10, **settings: 
                                                                                                    str]:
     """A dev system on `store`: "redis", "fakeredis", or "kannel" (real Redis, SMS through a real Kannel)."""
     prefix = f"pbtest:{uuid.uuid4().hex[:10]}"
+    if os.environ.get("RECORD_OUTCOMES"):
+        random.seed(0)  # the retry backoff's jitter: the same in every recording (tests/outcomes.py)
     redis = await _real_redis() if store in ("redis", "kannel") else embedded_redis()
     system = await start_dev(port=0, clock_start=start, redis=redis, sms="kannel" if store == "kannel" else "mock",
                              settings=Settings(key_prefix=prefix).with_(**settings))

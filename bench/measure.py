@@ -13,7 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 # Key families: the part of a key after the prefix that says what it is (ids and phones stripped).
-_TAG = r"\{s[0-9a-f]{2}\}:"  # a shard's hash tag (bot/store.py, Keys)
+_TAG = r"\{s[0-9a-f]{2}\}:"  # a shard's hash tag (bot/store/keys.py, Keys)
 _FAMILIES = (
     (re.compile(rf"^{_TAG}dialog:[^:]+:log$"), "dialog log (list)"),
     (re.compile(rf"^{_TAG}dialog:[^:]+$"), "dialog record (JSON)"),

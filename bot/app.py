@@ -158,7 +158,7 @@ def redis_client(url: str, *, cluster: bool = False) -> Redis:
 
     A plain pool raises at its limit; a step that fails that way can leave its phone's lock held until
     the lock times out (seen in the benchmark at 64 requests in flight). With `cluster`, `url` names any
-    node of a Redis Cluster; the store's keys are laid out for it (bot/store.py, `Keys`).
+    node of a Redis Cluster; the store's keys are laid out for it (bot/store/keys.py, `Keys`).
     """
     if cluster:
         # Not a subclass of Redis, but it answers every command the store and the queue send.

@@ -4,7 +4,7 @@ Each record holds the SHA-256 of the record before it (`prev`) and its own `hash
 JSON (sorted keys, no spaces, UTF-8) without `hash`. What the citizen sent and who they are is kept only as
 keyed hashes (HMAC-SHA256 with `LEDGER_KEY`): the ledger proves which message, from which phone, answering
 which text, made an act, without holding personal data. `verify` names the first record edited, removed or
-reordered. The records are built here (pure); `bot/store.py` appends them in the step's own transaction.
+reordered. The records are built here (pure); `bot/store/save.py` appends them in the step's own transaction.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ class Settings:
     # An SMS the gateway reports undelivered is sent again after each of these (plus up to 20 % jitter);
     # when the last resend fails too, the phone is taken as unreachable.
     delivery_retry_seconds: tuple[int, ...] = (600, 3600, 4 * 3600)
-    # The store and the work queue (bot/jobs.py, bot/store.py): see the README's "Reliability".
+    # The store and the work queue (bot/jobs.py, bot/store/): see the README's "Reliability".
     redis_cluster: bool = False
     shards: int = 16  # fixed for the life of a deployment's data: a phone's keys live in its shard
     phone_lock_seconds: float = 60.0

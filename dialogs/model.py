@@ -98,8 +98,8 @@ class Dialog:
     history: list[StatusChange] = field(default_factory=list)
     seq: int = 0
     resolved: list[str] = field(default_factory=list)  # flags (and "undeliverable") an operator has dealt with
-    # Not stored: the delivery reports taken without a step (bot/store.py, record_delivery) that loading merged
-    # into the transcript; the next save writes them into the dialog and clears them.
+    # Not stored: the delivery reports taken without a step (bot/store/deliveries.py, record_delivery) that loading
+    # merged into the transcript; the next save writes them into the dialog and clears them.
     reported: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @property

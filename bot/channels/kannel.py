@@ -94,7 +94,8 @@ class KannelConfig:
 
 
 class Receipts(Protocol):
-    """Where the channel keeps what Kannel took (bot/store.py): Kannel itself drops no repeat of a client id."""
+    """Where the channel keeps what Kannel took (bot/store/deliveries.py): Kannel itself drops no repeat of a client
+    id."""
 
     async def gateway_receipt(self, client_id: str) -> str | None: ...
 

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.clock import almaty_date
-from bot.domain.masking import mask_msisdn
 from bot.packing import pack_line, unpack_line
 from bot.store.codec import as_text, feed_record, json_line
 from bot.store.dialogs import DialogReads
 from bot.store.keys import dialog_shard
 from dialogs.model import Dialog, from_iso
+from domain.masking import mask_msisdn
 
 DAY_STATS_SECONDS = 40 * 86400
 LogObserver = Callable[[list[dict[str, Any]]], None]

@@ -259,16 +259,16 @@ class Engine:
                 await self._acknowledge_flood(message)
             return None  # a flood is acknowledged once and then ignored: it never reaches a dialog
         seen_key = self.store.keys.inbound(message.msisdn, message_key)
-        async with self.store.phone_lock(message.msisdn) as lock:
+        # The lock and everything the reply is decided on, in one round trip.
+        async with self.store.reply_snapshot(message.msisdn, seen_key) as (lock, snapshot):
             # Checked under the lock and marked in the same transaction as the step it caused: a gateway's
             # retry after we stopped half-way is processed again, a retry after we finished is not.
-            if await self.store.lookup(seen_key) is not None:
+            if snapshot.seen:
                 log.info("inbound %s seen before; ignored", message.provider_message_id)
                 return None
-            active = await self.store.phone_active(message.msisdn)
-            dialog = await self.store.load(active) if active else None
+            dialog = snapshot.dialog
             waiting = dialog if dialog is not None and dialog.awaiting else None
-            taken = await self._taken(message.msisdn)
+            taken = self._taken(snapshot.taken)
             verdict = judge(waiting, channel=message.channel, text=message.text, question=message.question,
                             received=received_instant(message.received_at, self.clock.now()), taken=taken,
                             rules=self._answer_rules())
@@ -282,9 +282,8 @@ class Engine:
         return Rules(dt.timedelta(seconds=self.settings.duplicate_window_seconds),
                      dt.timedelta(seconds=self.settings.reply_clock_skew_seconds))
 
-    async def _taken(self, msisdn: str) -> Taken | None:
+    def _taken(self, raw: str | None) -> Taken | None:
         """The message last taken as an answer from this phone, while the duplicate rule may still need it."""
-        raw = await self.store.lookup(self.store.keys.taken(msisdn))
         if raw is None or self.settings.duplicate_window_seconds <= 0:
             return None
         try:

@@ -28,19 +28,41 @@ log = logging.getLogger("bot.fencing")
 
 LOST = "LOCK_LOST"
 
-# KEYS[1]: the lock; ARGV[1]: its token; then each command as its length and its words. Every key a command
-# names is in the lock's slot (a dialog's keys and its phone's share one hash tag), so this stays right on a
-# cluster, where a script may touch keys of its own slot only.
+# KEYS[1]: the lock; ARGV[1]: its token; ARGV[2..4]: a guard, a hash field that must still hold a value ("" for
+# none: the hash key, the field, the value, "0" for a field not there); then each command as its length and its
+# words. Every key a command names is in the lock's slot (a dialog's keys and its phone's share one hash tag),
+# so this stays right on a cluster, where a script may touch keys of its own slot only; the guard (the ledger's
+# head) is used on one Redis only.
 FENCED_EXEC = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LOCK_LOST the phone lock lapsed') end
+if ARGV[2] ~= '' and (redis.call('HGET', ARGV[2], ARGV[3]) or '0') ~= ARGV[4] then
+  return redis.error_reply('STALE the guarded value changed')
+end
 local unpack = table.unpack or unpack
-local results, i = {}, 2
+local results, i = {}, 5
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   results[#results + 1] = redis.call(unpack(ARGV, i + 1, i + n))
   i = i + n + 1
 end
 return results
+"""
+
+
+# The lock taken and what a citizen's reply reads, in one round trip. KEYS: the lock, then the keys to GET or HGET
+# (ARGV[3]: the hash field for KEYS[3]); ARGV[4]: the key prefix of the phone's dialogs, so that the dialog the
+# phone's slot names is read in the same script. Nil when the lock is held by someone else.
+LOCK_AND_READ = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local seen = redis.call('GET', KEYS[2])
+local active = redis.call('HGET', KEYS[3], ARGV[3])
+local taken = redis.call('GET', KEYS[4])
+local raw, delivered = false, {}
+if active then
+  raw = redis.call('GET', ARGV[4] .. active)
+  delivered = redis.call('HKEYS', ARGV[4] .. active .. ':delivered')
+end
+return {seen, active, raw, delivered, taken}
 """
 
 
@@ -56,16 +78,34 @@ class LockLost(LockError):
     """The phone's lock lapsed, or another worker holds it now, before this commit: nothing was written."""
 
 
+class Stale(Exception):
+    """The guarded value changed since it was read (another worker extended the ledger): nothing was written."""
+
+
 class PhoneLock:
     """`async with store.phone_lock(msisdn) as lock:` … `lock.fence` names the holder in each commit."""
 
     def __init__(self, redis: Redis, key: str, *, timeout: float, blocking_timeout: float) -> None:
         self._lock: Lock = redis.lock(key, timeout=timeout, blocking_timeout=blocking_timeout)
         self.fence = Fence(key, secrets.token_hex(16))
+        self._timeout_ms = int(timeout * 1000)
+        self._held = False
+
+    async def acquire_reading(self, script: AsyncScript, keys: list[str], args: list[Any]) -> list[Any] | None:
+        """Take the lock and read in one script (LOCK_AND_READ): what it read, or None when the lock is busy (then
+        `async with` waits for it as usual, and the caller reads on its own)."""
+        found = await script(keys=[self.fence.key, *keys], args=[self.fence.token, self._timeout_ms, *args])
+        if found is None:
+            return None
+        # redis-py's Lock releases with the token it keeps in `local` (documented with its thread_local option).
+        self._lock.local.token = self.fence.token.encode()
+        self._held = True
+        return list(found)
 
     async def __aenter__(self) -> PhoneLock:
-        if not await self._lock.acquire(token=self.fence.token):
+        if not self._held and not await self._lock.acquire(token=self.fence.token):
             raise LockError("Unable to acquire lock within the time specified")
+        self._held = True
         return self
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -89,9 +129,11 @@ class Commands(CoreCommands):
         self.words.append(args)
 
 
-async def fenced_execute(script: AsyncScript, fence: Fence, commands: Commands) -> list[Any]:
-    """Run `commands` atomically if `fence` still holds its lock; their replies. LockLost (nothing run) if not."""
-    argv: list[Any] = [fence.token]
+async def fenced_execute(script: AsyncScript, fence: Fence, commands: Commands,
+                         guard: tuple[str, str, str] | None = None) -> list[Any]:
+    """Run `commands` atomically if `fence` still holds its lock (and the `guard` hash field still holds its
+    value); their replies. LockLost, or Stale, when nothing was run."""
+    argv: list[Any] = [fence.token, *(guard or ("", "", ""))]
     for words in commands.words:
         argv.append(len(words))
         argv.extend(words)
@@ -100,6 +142,8 @@ async def fenced_execute(script: AsyncScript, fence: Fence, commands: Commands) 
     except ResponseError as error:
         if str(error).startswith(LOST):
             raise LockLost("the phone's lock was lost before the commit; nothing was written") from error
+        if str(error).startswith("STALE"):
+            raise Stale(str(error)) from error
         raise
 
 

@@ -14,6 +14,7 @@ The store is one class, `Store`, made of mixins that each hold one concern:
     indexes.py     DialogIndexes: pages of the indexes of dialogs, a phone's dialogs
     timers.py      Timers: next due, claim due, drop
     phones.py      PhoneSlot: the phone's lock, active dialog and queue; inbound counting and dedup
+    snapshot.py    ReplyReads: the lock and what a citizen's reply reads, in one round trip
     telegram.py    TelegramBindings: Telegram user ↔ phone and chat
     ussd.py        UssdSessions: where a phone's last USSD session stopped
 
@@ -39,8 +40,9 @@ from bot.store.indexes import DialogIndexes
 from bot.store.keys import DIALOG_ID, MAX_SHARDS, SHARD_INDEXES, STREAM_ID, Keys, dialog_shard
 from bot.store.ledger import TRIM_LEDGER
 from bot.store.log import DAY_STATS_SECONDS, LogObserver
-from bot.store.phones import INBOUND_MEMORY_SECONDS, PhoneSlot
+from bot.store.phones import INBOUND_MEMORY_SECONDS
 from bot.store.save import DialogWrites, Marks, index_marks
+from bot.store.snapshot import ReplyReads, ReplySnapshot
 from bot.store.telegram import TelegramBindings
 from bot.store.timers import CLAIM_DUE, Timers
 from bot.store.ussd import UssdSessions
@@ -55,13 +57,14 @@ __all__ = [
     "Keys",
     "LogObserver",
     "Marks",
+    "ReplySnapshot",
     "Store",
     "dialog_shard",
     "index_marks",
 ]
 
 
-class Store(DialogWrites, Deliveries, DialogIndexes, Timers, PhoneSlot, TelegramBindings, UssdSessions):
+class Store(DialogWrites, Deliveries, DialogIndexes, Timers, ReplyReads, TelegramBindings, UssdSessions):
     """The bot's persistence: dialogs, indexes, phone slots and timers."""
 
     def __init__(self, redis: Redis, prefix: str = "pb", *, shards: int = 16,
@@ -81,6 +84,7 @@ class Store(DialogWrites, Deliveries, DialogIndexes, Timers, PhoneSlot, Telegram
         self._record_delivery = redis.register_script(RECORD_DELIVERY)
         self._trim_ledger = redis.register_script(TRIM_LEDGER)
         self._fenced = fencing.register(redis)
+        self._lock_and_read = redis.register_script(fencing.LOCK_AND_READ)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

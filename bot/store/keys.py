@@ -48,6 +48,11 @@ class Keys:
     def dialog(self, dialog_id: str) -> str:
         return f"{self._tag(dialog_shard(dialog_id))}:dialog:{dialog_id}"
 
+    def phone_dialog_prefix(self, msisdn: str) -> str:
+        """What the keys of this phone's dialogs start with (their ids carry the phone's shard): a script reads the
+        dialog a phone's slot names by it."""
+        return f"{self._tag(self.shard_of(msisdn))}:dialog:"
+
     def dialog_log(self, dialog_id: str) -> str:
         return f"{self.dialog(dialog_id)}:log"
 

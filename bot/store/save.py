@@ -17,11 +17,10 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import WatchError
 
 from bot import fencing
-from bot.fencing import Fence, LockLost
+from bot.fencing import Fence
 from bot.ledger import Head, canonical, chain
 from bot.packing import pack_dialog
 from bot.store.claims import Claims
-from bot.store.codec import as_text
 from bot.store.keys import dialog_shard
 from bot.store.ledger import Ledger
 from bot.store.log import DialogLog
@@ -155,30 +154,44 @@ class DialogWrites(DialogLog, Ledger, Claims):
                             extra: list[tuple[str, str, int | None]] | None, log: list[dict[str, Any]] | None,
                             lookups: list[tuple[str, str, int | None]] | None, previous_marks: Marks | None,
                             ledger: list[dict[str, Any]], fence: Fence | None) -> None:
-        """`save` with ledger records, on one Redis: the dialog and the chain's new records in one MULTI.
+        """`save` with ledger records, on one Redis: the dialog and the chain's new records in one atomic unit,
+        done again if another worker extended the chain since its head was read.
 
-        It watches the chain's head and, with a `fence`, the phone's lock: the lock's token is read under the
-        watch, so a lock lost before the read raises LockLost and one lost after it fails the MULTI."""
-        reported = list(dialog.reported)  # _write consumes it; a retry after a WatchError needs it again
+        With a `fence`, one script checks the phone's lock and the head's seq and writes (two round trips in
+        all); without, a MULTI watching the head."""
+        reported = list(dialog.reported)  # _write consumes it; a retry needs it again
+
+        def write(pipe: Any, head: Head) -> None:
+            dialog.reported = list(reported)
+            self._write(pipe, dialog, previous_timers, previous_marks)
+            for key, value, keep_seconds in extra or []:
+                pipe.set(key, value, ex=keep_seconds)
+            if log:
+                self._append_log(pipe, dialog, log)
+            self._copies(pipe, log or [], lookups or [])
+            self._extend_chain(pipe, chain(ledger, head.seq, head.hash))
+
+        head_key = self.keys.ledger("head")
+        if fence is not None:
+            while True:
+                head = Head.parse(await self.redis.hgetall(head_key))
+                commands = fencing.Commands()
+                write(commands, head)
+                try:
+                    await fencing.fenced_execute(self._fenced, fence, commands, guard=(head_key, "seq",
+                                                                                       str(head.seq)))
+                    break
+                except fencing.Stale:
+                    continue
+            self._tell(log or [])
+            return
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    if fence is None:
-                        await pipe.watch(self.keys.ledger("head"))
-                    else:
-                        await pipe.watch(self.keys.ledger("head"), fence.key)
-                        if as_text(await pipe.get(fence.key) or b"") != fence.token:
-                            raise LockLost("the phone's lock was lost before the commit; nothing was written")
-                    head = Head.parse(await pipe.hgetall(self.keys.ledger("head")))
+                    await pipe.watch(head_key)
+                    head = Head.parse(await pipe.hgetall(head_key))
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    dialog.reported = list(reported)
-                    self._write(pipe, dialog, previous_timers, previous_marks)
-                    for key, value, keep_seconds in extra or []:
-                        pipe.set(key, value, ex=keep_seconds)
-                    if log:
-                        self._append_log(pipe, dialog, log)
-                    self._copies(pipe, log or [], lookups or [])
-                    self._extend_chain(pipe, chain(ledger, head.seq, head.hash))
+                    write(pipe, head)
                     await pipe.execute()
                     break
                 except WatchError:

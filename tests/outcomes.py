@@ -31,12 +31,13 @@ from bot.store import Store
 
 _DIALOG_ID = re.compile(r"d_[0-9a-f]{4}(?:-[0-9a-f]{4}){3}")
 _EVENT_ID = re.compile(r"\b[a-z]+-test-\d{6}\b")
-_HEX = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8,}\b")
+_HEX = re.compile(r"(?<![0-9a-f])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8,}(?![0-9a-f])")  # USSD sessions too
+_IIN = re.compile(r"(?<!\d)\d{12}(?!\d)")  # the dev page's people are drawn at random
 
 
 def normalise(text: str) -> str:
     """Replace the run-to-run values in `text` by placeholders numbered in order of first appearance."""
-    for pattern, letter in ((_DIALOG_ID, "D"), (_EVENT_ID, "E"), (_HEX, "H")):
+    for pattern, letter in ((_DIALOG_ID, "D"), (_EVENT_ID, "E"), (_HEX, "H"), (_IIN, "I")):
         seen: dict[str, str] = {}
 
         def placeholder(match: re.Match[str], seen: dict[str, str] = seen, letter: str = letter) -> str:
@@ -86,7 +87,8 @@ def compare(before: Path, after: Path) -> int:
             differing += 1
             print(f"{name}: recorded only {'after' if new.exists() else 'before'}")
             continue
-        a, b = old.read_text(encoding="utf-8"), new.read_text(encoding="utf-8")
+        # Normalised again: recordings made before a placeholder was added compare too.
+        a, b = normalise(old.read_text(encoding="utf-8")), normalise(new.read_text(encoding="utf-8"))
         if a != b:
             differing += 1
             print(f"{name}: differs")

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from redis.exceptions import LockError, RedisError
 
@@ -23,11 +23,11 @@ from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.step import Step
 from bot.store import INBOUND_MEMORY_SECONDS, Store, index_marks
-from dialogs.answers import ACTS, DELIBERATE_GAP, Rules, Taken, Verdict, judge, received_instant, taken_now
+from dialogs.answers import Rules, Taken, Verdict, judge, received_instant
 from dialogs.conversation import Context, Conversation
-from dialogs.interpret import interpret
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
-from dialogs.records import LineStatus, TranscriptLine
+from dialogs.records import TranscriptLine
+from dialogs.reply import decide_reply, record_inbound, set_aside
 from domain.masking import mask_msisdn
 from domain.quiet_hours import quiet_until
 
@@ -97,11 +97,15 @@ class Engine:
     def fire(self, step: Step, trigger: str, **kwargs: Any) -> bool:
         before = step.dialog.state
         done = step.conversation.fire(trigger, **kwargs)
+        self._log_change(step, before, trigger)
+        return done
+
+    @staticmethod
+    def _log_change(step: Step, before: str, trigger: str) -> None:
         if step.dialog.state != before:
             log.info("dialog %s %s: %s -> %s (%s)", step.dialog.dialog_id, step.dialog.service, before,
                      step.dialog.state, trigger + (f"; {step.dialog.close_reason}" if step.dialog.close_reason
                                                    and step.dialog.final else ""))
-        return done
 
     async def finish(self, step: Step) -> None:
         """Save the decision, carry out its effects, then hand the phone on if the dialog let it go."""
@@ -291,44 +295,16 @@ class Engine:
         except (ValueError, KeyError, TypeError):
             return None  # written by another version: the rule starts afresh
 
-    def _remember_taken(self, step: Step, message: Inbound, question: str, trigger: str) -> None:
+    def _remember_taken(self, step: Step, msisdn: str, taken: Taken) -> None:
         """Kept beside the phone, in the step's transaction, so a copy reaching the next dialog is known too."""
-        taken = taken_now(step.dialog, channel=message.channel, text=message.text,
-                          message_id=message.provider_message_id, question=question, trigger=trigger,
-                          received=received_instant(message.received_at, self.clock.now()))
         keep = max(3600, 2 * self.settings.duplicate_window_seconds)  # the stored instant decides; this only tidies
-        step.extra_keys.append((self.store.keys.taken(message.msisdn), json.dumps(taken.to_json()), keep))
+        step.extra_keys.append((self.store.keys.taken(msisdn), json.dumps(taken.to_json()), keep))
 
     def _set_aside(self, step: Step, message: Inbound, verdict: Verdict, taken: Taken | None) -> None:
-        """A message that is no answer: on the transcript as what it is (operators see it), nothing else changes.
-
-        A late reply meaning something else than the answer taken to the question it came after (a "2" after
-        a "1") may be the citizen's second thought: it is flagged for an operator.
-        """
-        line = step.dialog.transcript[-1]
-        line["status"] = cast(LineStatus, str(verdict))  # duplicate, late or closed: never an answer
-        if message.question is not None:
-            line["question"] = {"dialog_id": message.question.dialog_id, "states": sorted(message.question.states)}
+        """A message that is no answer, on the transcript as what it is (dialogs/reply.py `set_aside`)."""
+        set_aside(step.dialog, message, verdict, taken, step.conversation.ctx.now)
         log.info("dialog %s: message %s set aside as %s", step.dialog.dialog_id, message.provider_message_id,
                  verdict)
-        # What it would have done to the question open now: an act set aside is shown to an operator when it may
-        # be the citizen's own answer (a copy long after the first, or a late reply) rather than a double tap.
-        acts_now = interpret(step.dialog.state, message.text)[0] in ACTS
-        if verdict is Verdict.DUPLICATE and taken is not None:
-            line["duplicate_of"] = taken.message_id
-            gap = received_instant(message.received_at, self.clock.now()) - taken.at
-            if acts_now and taken.question != step.dialog.state and gap >= DELIBERATE_GAP:
-                step.dialog.flag("answer_set_aside")
-        if verdict is not Verdict.LATE:
-            return
-        if acts_now:
-            step.dialog.flag("late_reply")  # a gateway's clock behind ours must not hide a real answer unseen
-        if taken is None:
-            return
-        meaning, _ = interpret(taken.question, message.text)
-        line["after"] = {"dialog_id": taken.dialog_id, "question": taken.question, "read_as": meaning}
-        if meaning in ACTS and meaning != taken.trigger:
-            step.dialog.flag("late_reply")
 
     async def _acknowledge_flood(self, message: Inbound) -> None:
         """Tell the phone once that it sends too fast, and flag its dialog for an operator."""
@@ -371,28 +347,24 @@ class Engine:
             return step.dialog
 
     def _record_inbound(self, dialog: Dialog, message: Inbound) -> None:
-        dialog.transcript.append({"at": iso(self.clock.now()), "direction": "in", "channel": message.channel,
-                                  "text": message.text, "message_id": message.provider_message_id})
+        record_inbound(dialog, message, self.clock.now())
 
     async def _reply(self, dialog: Dialog, message: Inbound, seen_key: str, verdict: Verdict,
                      taken: Taken | None, fence: Fence) -> None:
+        """Decide (dialogs/reply.py, no I/O), commit fenced by the lock, then carry out what was decided."""
         step = self.step(dialog, fence=fence, proactive=False, channel=message.channel)
         step.extra_keys.append((seen_key, dialog.dialog_id, INBOUND_MEMORY_SECONDS))
-        self._record_inbound(dialog, message)
-        if verdict is not Verdict.ANSWER:
-            self._set_aside(step, message, verdict, taken)
+        before = dialog.state
+        decision = decide_reply(step.conversation, message, verdict, taken)
+        if not decision.acted:
+            log.info("dialog %s: message %s set aside as %s", dialog.dialog_id, message.provider_message_id,
+                     verdict)
             await self.commit(step)
             return
-        dialog.last_channel = message.channel
-        if dialog.expires_at and self.clock.now() > from_iso(dialog.expires_at) and self.fire(step, "expire"):
-            # The expiry timer had not fired yet; the answer came too late all the same.
-            step.conversation.ctx.proactive = False
-        else:
-            question = dialog.state
-            trigger, kwargs = interpret(dialog.state, message.text)
-            self.fire(step, trigger, **kwargs)
-            self._remember_taken(step, message, question, trigger)
-            log.info("dialog %s: reply read as %s", dialog.dialog_id, trigger)
+        self._log_change(step, before, decision.trigger or "")
+        if decision.taken is not None:
+            self._remember_taken(step, message.msisdn, decision.taken)
+            log.info("dialog %s: reply read as %s", dialog.dialog_id, decision.trigger)
         await self.finish(step)
 
     async def _reply_without_dialog(self, message: Inbound, seen_key: str, verdict: Verdict,

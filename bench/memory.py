@@ -26,7 +26,8 @@ from bench.citizens import population
 from bench.measure import delete_prefix, keys_memory, redis_info
 from bot.channels.base import DeliveryReport, Outbound, Receipt
 from bot.clock import ALMATY
-from bot.engine import Engine, NewEvent
+from bot.commands import NewEvent
+from bot.engine import Engine
 from bot.i18n import Translator
 from bot.intake import parse_event
 from bot.packing import pack_line, unpack_dialog

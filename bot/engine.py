@@ -6,8 +6,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 from redis.exceptions import LockError, RedisError
 
@@ -15,10 +14,23 @@ from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
 from bot.channels.base import Channel, DeliveryReport, Inbound, Outbound, SendError
 from bot.clock import Clock, almaty_date
-from bot.fencing import Fence
+from bot.commands import (
+    BackendDecision,
+    Cancel,
+    Close,
+    Command,
+    Intake,
+    NewEvent,
+    Outcome,
+    Repeat,
+    Reply,
+    Report,
+    TimerDue,
+)
+from bot.fencing import Fence, LockLost
 from bot.i18n import Translator
 from bot.ledger import acts as ledger_acts
-from bot.operators import OperatorDesk
+from bot.operators import OperatorDesk, operator_record
 from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.step import Step
@@ -28,29 +40,13 @@ from dialogs.conversation import Context, Conversation
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
 from dialogs.records import TranscriptLine
 from dialogs.reply import decide_reply, record_inbound, set_aside
-from domain.masking import mask_msisdn
+from domain.masking import mask_msisdn, scrub
 from domain.quiet_hours import quiet_until
 
 log = logging.getLogger("bot.engine")
 
 _DECISION_TRIGGERS = {"assigned": "assign", "refused": "refuse", "extended": "extend"}
 _KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """A validated registry event, ready to become a dialog."""
-
-    event_id: str
-    service: str
-    msisdn: str
-    mobile: bool
-    recipient_iin: str
-    language: str | None
-    subject_iins: list[str]
-    event_date: dt.date
-    registered_at: dt.datetime
-    registry: str | None = None  # which registry signed it, when each has its own secret (EVENTS_SECRETS)
 
 
 class Engine:
@@ -72,6 +68,44 @@ class Engine:
         self.operators = OperatorDesk(self)
         # Where a citizen's message that failed in its request goes at once (app.py: the dead letters).
         self.bury: Callable[[Inbound, str], Awaitable[None]] | None = None
+
+    # ---- the one way in ------------------------------------------------------------------------------
+
+    async def run(self, command: Command) -> Outcome:
+        """Run one command (bot/commands.py). A commit that found the phone's lock lost wrote nothing (bot/fencing.py):
+        the command is run once more from the start, on what it finds then; lost again, LockLost is raised (a
+        LockError: the job stays queued, a gateway's request is answered 503)."""
+        try:
+            return await self._dispatch(command)
+        except LockLost:
+            log.warning("%s: the phone's lock was lost before its commit; run again from the start",
+                        type(command).__name__)
+        return await self._dispatch(command)
+
+    async def _dispatch(self, command: Command) -> Outcome:
+        match command:
+            case Intake(event, dialog_id):
+                created, dialog = await self.intake(event, dialog_id)
+                return Outcome("created" if created else "known", dialog)
+            case Cancel(event_id, cancels, registry):
+                word, dialog = await self.cancel(event_id, cancels, registry)
+                return Outcome(word, dialog)
+            case Reply(message):
+                return Outcome(verdict=await self.inbound(message))
+            case Report(report):
+                await self.delivery_report(report)
+                return Outcome()
+            case BackendDecision(payload):
+                word, dialog = await self.decision(payload)
+                return Outcome(word, dialog)
+            case TimerDue(dialog_id, kind):
+                await self.fire_timer(dialog_id, kind)
+                return Outcome()
+            case Repeat(msisdn, channel, note, proactive):
+                return Outcome(dialog=await self.repeat_question(msisdn, channel, note=note, proactive=proactive))
+            case Close(dialog_id, reason, operator):
+                return Outcome(dialog=await self.close(dialog_id, reason, operator))
+        assert_never(command)
 
     # ---- steps -----------------------------------------------------------------------------------
 
@@ -118,7 +152,7 @@ class Engine:
         and was given to the operators' dead letters at once. A busy phone or Redis down still raise (the
         gateway repeats)."""
         try:
-            return await self.inbound(message)
+            return (await self.run(Reply(message))).verdict
         except (LockError, RedisError):
             raise
         except Exception as error:
@@ -247,6 +281,27 @@ class Engine:
             await self.store.forget_subjects(loaded, self._subject_keys(loaded))
             await self.finish(step)
             return "cancelled", step.dialog
+
+    async def close(self, dialog_id: str, reason: str, operator: str) -> Dialog | None:
+        """An operator closes a dialog with a reason (an open one goes to `closed`); None for an unknown dialog.
+
+        Open or final, what put the dialog in the operators' queue counts as dealt with afterwards."""
+        reason = scrub(reason)  # shown to every operator and kept in the log: no personal data in it
+        dialog = await self.store.load(dialog_id)
+        if dialog is None:
+            return None
+        async with self.store.phone_lock(dialog.msisdn) as lock:
+            loaded = await self.store.load(dialog_id)
+            assert loaded is not None
+            step = self.step(loaded, fence=lock.fence, proactive=True)
+            closed = not loaded.final and self.fire(step, "close", reason=reason)
+            if closed:
+                await self.store.unqueue(loaded.msisdn, loaded.dialog_id)
+            marks = [*loaded.flags, *(["undeliverable"] if loaded.state == "undeliverable" else [])]
+            loaded.resolved = sorted({*loaded.resolved, *marks})
+            step.extra_log.append(operator_record(loaded, "close" if closed else "resolve", operator, reason=reason))
+            await self.finish(step)
+            return step.dialog
 
     # ---- replies ----------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.clock import almaty_date, parse_instant
-from bot.engine import NewEvent
+from bot.commands import NewEvent
 from domain.iin import IinError, iin_birth_date, validate_iin
 from domain.phone import PhoneError, parse_msisdn
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from bot.clock import Clock
-from bot.fencing import Fence
-from bot.step import Step
+from bot.commands import Close, Command, Outcome, Repeat
 from bot.store import Store
 from dialogs.model import Dialog, iso
 from domain.masking import mask_msisdn, scrub
@@ -21,18 +20,11 @@ class DialogEngine(Protocol):
     @property
     def clock(self) -> Clock: ...
 
-    def step(self, dialog: Dialog, *, fence: Fence, proactive: bool, channel: str = "sms") -> Step: ...
-
-    def fire(self, step: Step, trigger: str, **kwargs: Any) -> bool: ...
-
-    async def finish(self, step: Step) -> None: ...
-
-    async def repeat_question(self, msisdn: str, channel: str, *, note: dict[str, Any] | None = None,
-                              proactive: bool = False) -> Dialog | None: ...
+    async def run(self, command: Command) -> Outcome: ...
 
 
 class OperatorDesk:
-    """Operator actions on top of the engine: resend, close, note, reveal."""
+    """Operator actions: resend and close are engine commands (bot/commands.py); note and reveal only log."""
 
     def __init__(self, engine: DialogEngine) -> None:
         self.engine = engine
@@ -43,30 +35,12 @@ class OperatorDesk:
         if dialog is None or await self.engine.store.phone_active(dialog.msisdn) != dialog_id:
             return None
         # Proactive: held for quiet hours like any SMS the citizen did not just ask for.
-        return await self.engine.repeat_question(dialog.msisdn, dialog.last_channel, proactive=True,
-                                                 note=operator_record(dialog, "resend", operator))
+        return (await self.engine.run(Repeat(dialog.msisdn, dialog.last_channel, proactive=True,
+                                             note=operator_record(dialog, "resend", operator)))).dialog
 
     async def close(self, dialog_id: str, reason: str, operator: str) -> Dialog | None:
         """Close a dialog with a reason (an open one goes to `closed`); None for an unknown dialog."""
-        reason = scrub(reason)  # shown to every operator and kept in the log: no personal data in it
-        engine = self.engine
-        dialog = await engine.store.load(dialog_id)
-        if dialog is None:
-            return None
-        async with engine.store.phone_lock(dialog.msisdn) as lock:
-            loaded = await engine.store.load(dialog_id)
-            assert loaded is not None
-            step = engine.step(loaded, fence=lock.fence, proactive=True)
-            closed = not loaded.final and engine.fire(step, "close", reason=reason)
-            if closed:
-                await engine.store.unqueue(loaded.msisdn, loaded.dialog_id)
-            # Open or final, what put the dialog in the operators' queue now counts as dealt with.
-            marks = [*loaded.flags, *(["undeliverable"] if loaded.state == "undeliverable" else [])]
-            loaded.resolved = sorted({*loaded.resolved, *marks})
-            step.extra_log.append(operator_record(loaded, "close" if closed else "resolve", operator,
-                                                  reason=reason))
-            await engine.finish(step)
-            return step.dialog
+        return (await self.engine.run(Close(dialog_id, reason, operator))).dialog
 
     async def add_note(self, dialog_id: str, text: str, operator: str) -> Dialog | None:
         """A note kept in the dialog log (personal data in it masked); None for an unknown dialog."""

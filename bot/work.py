@@ -7,7 +7,8 @@ from dataclasses import asdict
 from typing import Any
 
 from bot.channels.base import DeliveryReport, Inbound
-from bot.engine import Engine, NewEvent
+from bot.commands import BackendDecision, Cancel, Intake, NewEvent, Reply, Report, TimerDue
+from bot.engine import Engine
 from bot.jobs import Handler, JobFailed, JobQueue
 from bot.store import Store
 from dialogs.answers import Question
@@ -50,35 +51,35 @@ def _answer(dialog: Dialog | None, **extra: Any) -> dict[str, Any]:
 
 
 def handlers(engine: Engine) -> dict[str, Handler]:
-    """The engine's entry points as job handlers: JSON in, JSON out."""
+    """The engine's commands as job handlers: JSON in, a command (bot/commands.py) run, JSON out."""
 
     async def event(p: dict[str, Any]) -> dict[str, Any]:
         dialog_id = p.pop("dialog_id")
         new = NewEvent(**{**p, "event_date": dt.date.fromisoformat(p["event_date"]),
                           "registered_at": from_iso(p["registered_at"])})
-        created, dialog = await engine.intake(new, dialog_id)
-        if dialog is None:  # the same event_id, posted meanwhile for another phone, is still being created
+        done = await engine.run(Intake(new, dialog_id))
+        if done.dialog is None:  # the same event_id, posted meanwhile for another phone, is still being created
             return {"created": False, "dialog_id": dialog_id, "service": new.service, "status": "queued"}
-        return _answer(dialog, created=created)
+        return _answer(done.dialog, created=done.word == "created")
 
     async def cancel(p: dict[str, Any]) -> dict[str, Any]:
-        outcome, dialog = await engine.cancel(p["event_id"], p["cancels"], p.get("registry"))
-        return _answer(dialog, outcome=outcome)
+        done = await engine.run(Cancel(p["event_id"], p["cancels"], p.get("registry")))
+        return _answer(done.dialog, outcome=done.word)
 
     async def inbound(p: dict[str, Any]) -> dict[str, Any]:
-        await engine.inbound(inbound_message(p))
+        await engine.run(Reply(inbound_message(p)))
         return {}
 
     async def report(p: dict[str, Any]) -> dict[str, Any]:
-        await engine.delivery_report(DeliveryReport(p["provider_message_id"], p.get("client_id"), p["delivered"]))
+        await engine.run(Report(DeliveryReport(p["provider_message_id"], p.get("client_id"), p["delivered"])))
         return {}
 
     async def decision(p: dict[str, Any]) -> dict[str, Any]:
-        outcome, dialog = await engine.decision(p)
-        return _answer(dialog, outcome=outcome)
+        done = await engine.run(BackendDecision(p))
+        return _answer(done.dialog, outcome=done.word)
 
     async def timer(p: dict[str, Any]) -> dict[str, Any]:
-        await engine.fire_timer(p["dialog_id"], p["kind"])
+        await engine.run(TimerDue(p["dialog_id"], p["kind"]))
         return {}
 
     return {"event": event, "cancel": cancel, "inbound": inbound, "report": report, "decision": decision,

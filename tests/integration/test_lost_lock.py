@@ -19,6 +19,7 @@ import pytest
 from redis.exceptions import LockError
 
 from bot.channels.base import Channel, Inbound, Outbound, Receipt
+from bot.commands import Close, Reply
 from bot.engine import Engine
 from bot.fencing import LockLost
 from bot.http.common import ENGINE
@@ -140,3 +141,25 @@ async def test_a_send_stalled_past_its_lock_keeps_the_consent_and_the_next_holde
 
     assert await engine.inbound(reply) is None  # done again: the reply was recorded with the consent
     assert (await engine.store.load(dialog_id)).to_json() == after.to_json()  # type: ignore[union-attr]
+
+
+async def test_a_command_whose_lock_was_lost_is_run_again_from_the_start(
+        system: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    msisdn = "+77011116363"
+    engine, dialog_id = await _offer(system, msisdn)
+    stall = Stall(engine.store.save)
+    monkeypatch.setattr(engine.store, "save", stall)
+    reply = Inbound("sms", msisdn, "1", "lost-lock-run", received_at=engine.clock.now())
+
+    command = asyncio.create_task(engine.run(Reply(reply)))  # as a worker runs a queued message
+    await stall.reached.wait()
+    await _lapse(system, engine, msisdn)
+    closed = await engine.run(Close(dialog_id, "registered twice", "op.test"))
+    assert closed.dialog is not None and closed.dialog.state == "closed"
+    stall.go.set()
+    await command  # the first run's commit was refused; the second, from the start, found the dialog closed
+
+    after = await engine.store.load(dialog_id)
+    assert after is not None and after.state == "closed" and after.consent is None
+    assert len(_lines(after, "lost-lock-run")) == 1  # taken once, by the second run
+    assert [r["act"] for r in await engine.store.dialog_ledger(dialog_id)] == []

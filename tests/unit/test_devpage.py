@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.commands import NewEvent
 from bot.devpage.people import PEOPLE, NewPerson, dev_iban, new_person_case, seeded_event
 from bot.devpage.phone import PhoneMemory, Said, sms_thread, telegram_chat, telegram_user, ussd_sessions
-from bot.engine import NewEvent
 from bot.intake import parse_event
 from domain.iban import normalise_iban
 from domain.masking import scrub

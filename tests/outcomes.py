@@ -2,9 +2,10 @@
 
 With `RECORD_OUTCOMES=<directory>` set, every test that runs the system (tests/conftest.py `stop_running`) writes
 one JSON file there before its keys are deleted: each dialog as stored, its log records and its ledger records,
-in a stable order, with what differs from run to run normalised: dialog ids, event ids from the test counter,
-and random or keyed hex (client-id tags, ledger hashes and signatures) become `D1`, `E1`, `H1`… in order of first
-appearance. The simulated clock makes every time repeatable as it is.
+in a stable order. When two recordings are compared, what differs from run to run is normalised: dialog ids,
+event ids from the test counter, random or keyed hex (client-id tags, USSD session ids, ledger hashes and
+signatures) and IINs become `D1`, `E1`, `H1`, `I1`… in order of first appearance. The simulated clock makes every
+time repeatable as it is, and the retry jitter is seeded (tests/conftest.py).
 
     RECORD_OUTCOMES=/tmp/before .venv/bin/python -m pytest tests/integration -k "not fakeredis and not kannel"
     ... change the code ...
@@ -59,7 +60,7 @@ async def snapshot(redis: Redis, prefix: str, shards: int) -> str:
         out.append({"dialog": json.loads(dialog.to_json()),
                     "log": await store.dialog_log(dialog.dialog_id),
                     "ledger": await store.dialog_ledger(dialog.dialog_id)})
-    return normalise(json.dumps(out, ensure_ascii=False, indent=1, sort_keys=True))
+    return json.dumps(out, ensure_ascii=False, indent=1, sort_keys=True)  # normalised when compared
 
 
 async def record(redis: Redis, prefix: str, shards: int) -> None:
@@ -87,7 +88,6 @@ def compare(before: Path, after: Path) -> int:
             differing += 1
             print(f"{name}: recorded only {'after' if new.exists() else 'before'}")
             continue
-        # Normalised again: recordings made before a placeholder was added compare too.
         a, b = normalise(old.read_text(encoding="utf-8")), normalise(new.read_text(encoding="utf-8"))
         if a != b:
             differing += 1

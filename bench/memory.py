@@ -64,11 +64,16 @@ class _Assignment:
         raise AssertionError("open dialogs submit nothing")
 
 
+async def _no_later(kind: str, payload: dict[str, Any]) -> None:
+    raise AssertionError("open dialogs hand no work to the queue")
+
+
 def engine_for(redis: Redis, prefix: str) -> Engine:
     """The bot's Engine on `redis` under `prefix`, its gateways replaced by in-process stand-ins."""
     settings = Settings(key_prefix=prefix)
     return Engine(store=Store(redis, prefix), clock=_Clock(), settings=settings, translator=Translator(),
-                  sms=_Gateway(), egov=_Egov(), assignment=_Assignment())  # type: ignore[arg-type]
+                  sms=_Gateway(), egov=_Egov(), assignment=_Assignment(),  # type: ignore[arg-type]
+                  later=_no_later)
 
 
 async def open_dialogs(engine: Engine, count: int, concurrency: int, run: str) -> float:

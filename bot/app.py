@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import aiohttp
 from aiohttp import web
@@ -40,6 +40,10 @@ log = logging.getLogger("bot.app")
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.json"
 REDIS = web.AppKey("redis", Redis)
 TIMER_POLL_SECONDS = 1.0
+# How long a step waits for the first attempt of work it handed to the queue (a notice's send): the webhook is then
+# answered once the reply went out, as one a dialog sends is. Shorter than the webhook's own wait; what is not done
+# by then (the gateway slow, or every worker busy) goes on in the queue.
+LATER_WAIT_SECONDS = 5.0
 
 
 def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock | None = None,
@@ -82,16 +86,27 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         if settings.telegram_token:
             telegram_channel = telegram.TelegramChannel(settings, store, translator, lambda: app[ENGINE])
             app[telegram.TELEGRAM] = channels[telegram_channel.name] = telegram_channel
+        queue = app[JOBS] = JobQueue(client, store.keys, clock, wait_seconds=settings.job_wait_seconds)
+
+        async def later(kind: str, payload: dict[str, Any]) -> None:
+            """Work a step decided, as a job: durable once added; its first attempt awaited a while. A failed one
+            is not the step's failure: the queue does it again (bot/jobs.py), then gives it to the operators."""
+            try:
+                await queue.run(kind, payload, at=work_clock.now(),
+                                wait_seconds=min(LATER_WAIT_SECONDS, settings.job_wait_seconds))
+            except JobFailed as error:
+                log.info("%s job not done at its first attempt (%s); the work queue will try it again", kind,
+                         error.code)
+
         engine = Engine(
             store=store, clock=work_clock, settings=settings, translator=translator, sms=sms,
             egov=EgovClient(session, settings.egov_url, settings.http_timeout_seconds),
             assignment=AssignmentBackend(session, settings.assignment_url, settings.http_timeout_seconds),
-            channels=channels,
+            later=later, channels=channels,
         )
         app[REDIS] = client
         app[STORE] = store
         app[ENGINE] = engine
-        queue = app[JOBS] = JobQueue(client, store.keys, clock, wait_seconds=settings.job_wait_seconds)
 
         async def bury(message: Inbound, error: str) -> None:
             now = work_clock.now()

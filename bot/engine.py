@@ -12,7 +12,7 @@ from redis.exceptions import LockError, RedisError
 
 from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
-from bot.channels.base import Channel, DeliveryReport, Inbound, Outbound, SendError
+from bot.channels.base import Channel, DeliveryReport, Inbound, SendError
 from bot.clock import Clock, almaty_date
 from bot.commands import (
     BackendDecision,
@@ -30,6 +30,8 @@ from bot.commands import (
 from bot.fencing import Fence, LockLost
 from bot.i18n import Translator
 from bot.ledger import acts as ledger_acts
+from bot.notices import KIND as NOTICE
+from bot.notices import Later, Notice, flood_ack, information
 from bot.operators import OperatorDesk, operator_record
 from bot.outbox import Outbox
 from bot.settings import Settings
@@ -53,7 +55,7 @@ class Engine:
     """Turns events, replies, callbacks and timers into dialog steps, and carries out what they decide."""
 
     def __init__(self, *, store: Store, clock: Clock, settings: Settings, translator: Translator,
-                 sms: Channel, egov: EgovClient, assignment: AssignmentBackend,
+                 sms: Channel, egov: EgovClient, assignment: AssignmentBackend, later: Later,
                  channels: dict[str, Channel] | None = None) -> None:
         self.store = store
         self.clock = clock
@@ -66,6 +68,9 @@ class Engine:
         self.outbox = Outbox(store=store, clock=clock, settings=settings, channels=self.channels,
                              assignment=assignment, commit=self.commit, fire=self.fire)
         self.operators = OperatorDesk(self)
+        # Where work a step decides but does not carry out itself goes (app.py: a job on the work queue, with its
+        # retries): the notices to a phone that no dialog carries (bot/notices.py).
+        self.later = later
         # Where a citizen's message that failed in its request goes at once (app.py: the dead letters).
         self.bury: Callable[[Inbound, str], Awaitable[None]] | None = None
 
@@ -374,12 +379,12 @@ class Engine:
                 step.conversation.say("flood.ack")
                 await self.finish(step)
                 return
-        minute = self.clock.now().strftime("%Y%m%d%H%M")
-        text = self.translator.render("flood.ack", _guess_language(message.text))
-        try:
-            await self.sms.send(Outbound(f"flood-{message.msisdn.lstrip('+')}-{minute}", message.msisdn, text))
-        except SendError as error:
-            log.warning("flood acknowledgement to %s failed (%s)", mask_msisdn(message.msisdn), error)
+            await self._notify(flood_ack(message.msisdn, _guess_language(message.text), self.clock.now()))
+
+    async def _notify(self, notice: Notice) -> None:
+        """Hand a notice to the work queue: sent by a `notice` job (bot/work.py), tried again while the gateway
+        refuses it. Durable once this returns."""
+        await self.later(NOTICE, notice.payload())
 
     async def repeat_question(self, msisdn: str, channel: str, *, note: dict[str, Any] | None = None,
                               proactive: bool = False) -> Dialog | None:
@@ -447,13 +452,9 @@ class Engine:
         await self.store.mark_seen(seen_key)
         if not await self.store.once_per_day("info", message.msisdn, almaty_date(now)):
             return
-        text = self.translator.render("nodialog.info", _guess_language(message.text))
-        client_id = f"info-{message.msisdn.lstrip('+')}-{almaty_date(now).isoformat()}"
-        try:
-            await self.sms.send(Outbound(client_id, message.msisdn, text))
-            log.info("no dialog for %s: information SMS sent", mask_msisdn(message.msisdn))
-        except SendError as error:
-            log.warning("no dialog for %s: information SMS failed (%s)", mask_msisdn(message.msisdn), error)
+        # The day's claim is spent here; the SMS is a job, so a gateway that refuses it now does not lose it.
+        await self._notify(information(message.msisdn, _guess_language(message.text), almaty_date(now)))
+        log.info("no dialog for %s: information SMS handed to the work queue", mask_msisdn(message.msisdn))
 
     async def _last_offer(self, msisdn: str) -> Dialog | None:
         """The newest dialog on this phone that ever wrote to it."""

@@ -1,4 +1,4 @@
-"""The work queue: every event, message, report, decision and timer is a Redis Streams entry until done.
+"""The work queue: every event, message, report, decision, timer and notice is a Redis Streams entry until done.
 
 An HTTP handler validates what arrived, adds it to the stream and waits for its result; any number of
 workers (in `serve`, in `dev`, and `proactive-bot worker` processes) read the stream as consumers of one
@@ -60,9 +60,10 @@ class JobClock:
 
 
 class JobFailed(Exception):
-    """A job's work raised; `code` is `busy` (its phone's lock held), `store_unavailable` (Redis) or
-    `internal`: the entry stays pending and is done again; or `dead_letter`: a citizen's words that failed,
-    moved to the dead letters at once (kept there for an operator's replay)."""
+    """A job's work raised; `code` is `busy` (its phone's lock held), `store_unavailable` (Redis), `internal`, or
+    what the work itself raised this for (`unavailable`: a gateway it needs refused it for now, bot/work.py's
+    notices): the entry stays pending and is done again; or `dead_letter`: a citizen's words that failed, moved
+    to the dead letters at once (kept there for an operator's replay)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -116,21 +117,24 @@ class JobQueue:
         """Put a job on the stream; it is durable once this returns. Nobody waits for its result."""
         await self._add(kind, payload, at, job=secrets.token_hex(8), origin="")
 
-    async def run(self, kind: str, payload: dict[str, Any], *,
-                  at: dt.datetime | None = None) -> dict[str, Any] | None:
-        """Add a job and wait for its result; None when no worker finished it in time (it stays queued).
+    async def run(self, kind: str, payload: dict[str, Any], *, at: dt.datetime | None = None,
+                  wait_seconds: float | None = None) -> dict[str, Any] | None:
+        """Add a job and wait for its result (`wait_seconds`, else the queue's); None when no worker finished it in
+        time (it stays queued).
 
         Raises JobFailed when its work raised (it stays pending and will be tried again).
         """
         job = secrets.token_hex(8)
-        return await self._wait(job, self._add(kind, payload, at, job=job, origin=self.origin))
+        return await self._wait(job, self._add(kind, payload, at, job=job, origin=self.origin), wait_seconds)
 
-    async def _wait(self, job: str, adding: Awaitable[None]) -> dict[str, Any] | None:
+    async def _wait(self, job: str, adding: Awaitable[None],
+                    wait_seconds: float | None = None) -> dict[str, Any] | None:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[job] = future  # before the add: another process may finish it before we return
         try:
             await adding
-            return await asyncio.wait_for(asyncio.shield(future), self.wait_seconds)
+            return await asyncio.wait_for(asyncio.shield(future),
+                                          self.wait_seconds if wait_seconds is None else wait_seconds)
         except TimeoutError:
             return None
         finally:
@@ -397,6 +401,13 @@ class Worker:
             return
         except RedisError as error:
             await self._failed(entry, JobFailed("store_unavailable", type(error).__name__))
+            return
+        except JobFailed as error:
+            # The work says it cannot be done now (a gateway refusing for the moment): no bug, no traceback; done
+            # again once idle, and dead-lettered like any entry if it keeps failing.
+            log.warning("job %s (%s) not done now (%s: %s); it stays pending and will be tried again",
+                        entry.entry_id, entry.kind, error.code, error)
+            await self._failed(entry, error)
             return
         except Exception as error:
             message = f"{type(error).__name__}: {error}"[:500]

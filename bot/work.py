@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import asdict
 from typing import Any
 
-from bot.channels.base import DeliveryReport, Inbound
+from bot.channels.base import Channel, DeliveryReport, Inbound, Outbound, SendError
 from bot.commands import BackendDecision, Cancel, Intake, NewEvent, Reply, Report, TimerDue
 from bot.engine import Engine
+from bot.i18n import Translator
 from bot.jobs import Handler, JobFailed, JobQueue
+from bot.notices import KIND as NOTICE
+from bot.notices import Notice
 from bot.store import Store
 from dialogs.answers import Question
 from dialogs.model import Dialog, from_iso, iso
+from domain.masking import mask_msisdn
+
+log = logging.getLogger("bot.work")
 
 
 def event_payload(event: NewEvent, dialog_id: str) -> dict[str, Any]:
@@ -42,6 +49,26 @@ def inbound_message(p: dict[str, Any]) -> Inbound:
 
 def report_payload(report: DeliveryReport) -> dict[str, Any]:
     return asdict(report)
+
+
+async def send_notice(notice: Notice, sms: Channel, translator: Translator) -> dict[str, Any]:
+    """A `notice` job (bot/notices.py): its text rendered now, sent by SMS under its stable client id.
+
+    A refusal worth retrying (the gateway unreachable, a 5xx or 429) fails the job: the queue does it again once it
+    is idle, and after `JOB_MAX_DELIVERIES` gives it to the operators' dead letters. A refusal for good (a 4xx: the
+    request itself is wrong, or we are misconfigured) is logged and the job is done: sending it again cannot help.
+    """
+    text = translator.render(notice.msg_id, notice.language)
+    phone = mask_msisdn(notice.msisdn)
+    try:
+        receipt = await sms.send(Outbound(notice.client_id, notice.msisdn, text, notice.msg_id, notice.language))
+    except SendError as error:
+        if error.failure.retryable:
+            raise JobFailed("unavailable", f"{notice.msg_id} to {phone}: {error}") from error
+        log.error("%s to %s refused for good (%s): not sent, not retried", notice.msg_id, phone, error)
+        return {"sent": False, "failure": str(error.failure)}
+    log.info("%s sent to %s", notice.msg_id, phone)
+    return {"sent": True, "provider_message_id": receipt.provider_message_id}
 
 
 def _answer(dialog: Dialog | None, **extra: Any) -> dict[str, Any]:
@@ -82,8 +109,11 @@ def handlers(engine: Engine) -> dict[str, Handler]:
         await engine.run(TimerDue(p["dialog_id"], p["kind"]))
         return {}
 
+    async def notice(p: dict[str, Any]) -> dict[str, Any]:
+        return await send_notice(Notice.from_payload(p), engine.sms, engine.translator)
+
     return {"event": event, "cancel": cancel, "inbound": inbound, "report": report, "decision": decision,
-            "timer": timer}
+            "timer": timer, NOTICE: notice}
 
 
 class TimerFeed:

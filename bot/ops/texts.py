@@ -41,7 +41,7 @@ _STATIC = (
     "jobs.title", "jobs.kind", "jobs.accepted", "jobs.deliveries", "jobs.error", "jobs.action", "jobs.replay",
     "jobs.replayed", "jobs.replay_gone", "jobs.replay_failed",
 )
-JOB_KINDS = ("event", "cancel", "inbound", "report", "decision", "timer")
+JOB_KINDS = ("event", "cancel", "inbound", "report", "decision", "timer", "notice")
 # Every id the console may show; both catalogs must translate each one (tests/unit/test_console_texts.py).
 CONSOLE_IDS: frozenset[str] = frozenset({
     *_STATIC,

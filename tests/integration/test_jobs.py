@@ -210,3 +210,24 @@ async def test_work_waiting_for_a_locked_phone_fails_as_busy_and_stays_queued(be
         # The entry stayed pending: taken over once idle, done the second time.
         await asyncio.wait_for(done_again.wait(), 10)
     assert len(attempts) == 2 and await pending(bench) == 0
+
+
+async def test_work_that_says_it_cannot_be_done_now_stays_queued_with_its_reason(bench: Bench) -> None:
+    attempts: list[dict[str, Any]] = []
+    done_again = asyncio.Event()
+
+    async def gateway_down_once(payload: dict[str, Any]) -> dict[str, Any]:
+        attempts.append(payload)
+        if len(attempts) == 1:
+            raise JobFailed("unavailable", "flood.ack to +7701***4567: bad_status: 503")
+        done_again.set()
+        return {"sent": True}
+
+    queue = bench.queue()
+    # Not a citizen's words: it stays queued (never the dead letters at once) and is done again once idle.
+    async with working(Worker(queue, {"notice": gateway_down_once}, claim_idle_seconds=0.1, block_ms=50)):
+        with pytest.raises(JobFailed) as failed:
+            await queue.run("notice", {"n": 1})
+        assert failed.value.code == "unavailable" and "bad_status" in str(failed.value)
+        await asyncio.wait_for(done_again.wait(), 10)
+    assert len(attempts) == 2 and await pending(bench) == 0 and await queue.dead_letters() == []

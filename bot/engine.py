@@ -119,7 +119,8 @@ class Engine:
                       proactive=proactive, channel=channel)
         return Step(dialog, Conversation(dialog, ctx), fence)
 
-    async def commit(self, step: Step) -> None:
+    async def commit(self, step: Step, *, release: bool = False) -> None:
+        """Save the step, fenced by its lock; `release` lets the lock go in the same script (its last commit)."""
         _keep_outbox_armed(step.dialog, self.clock.now())
         # A consent, refusal, opt-out or account confirmation is saved with its ledger record, in one transaction.
         evidence = ledger_acts(step.dialog, step.new_history(), key=self.settings.ledger_key,
@@ -127,7 +128,7 @@ class Engine:
         records = step.journal(self.clock.now())
         step.bound_transcript(self.settings.transcript_max_lines)  # what it drops is in `records` or logged before
         await self.store.save(step.dialog, step.saved_timers, step.extra_keys, records, step.lookup_keys,
-                              step.saved_marks, evidence, fence=step.fence)
+                              step.saved_marks, evidence, fence=step.fence, release=release)
         step.saved_timers = dict(step.dialog.timers)
         step.saved_marks = index_marks(step.dialog)
         step.extra_keys = []
@@ -149,7 +150,8 @@ class Engine:
     async def finish(self, step: Step) -> None:
         """Save the decision, carry out its effects, then hand the phone on if the dialog let it go."""
         await self.commit(step)
-        await self.outbox.run(step)
+        # Its sends' commit is the step's last when the dialog keeps the phone: it lets the lock go too.
+        await self.outbox.run(step, last=_keeps_phone)
         await self._release_phone(step)
 
     async def take_words(self, message: Inbound) -> Verdict | None:
@@ -245,7 +247,7 @@ class Engine:
     async def _release_phone(self, done: Step) -> None:
         """A dialog that no longer waits for an answer frees its phone for the next queued dialog."""
         dialog = done.dialog
-        if dialog.awaiting or dialog.state in ("new", "queued"):
+        if _keeps_phone(dialog):
             return
         if await self.store.phone_active(dialog.msisdn) != dialog.dialog_id:
             return
@@ -419,7 +421,7 @@ class Engine:
         if not decision.acted:
             log.info("dialog %s: message %s set aside as %s", dialog.dialog_id, message.provider_message_id,
                      verdict)
-            await self.commit(step)
+            await self.commit(step, release=True)  # the step's only commit
             return
         self._log_change(step, before, decision.trigger or "")
         if decision.taken is not None:
@@ -477,7 +479,7 @@ class Engine:
             if line is None:
                 if not report.delivered:
                     loaded.flag("delivery_failed")
-                    await self.commit(step)
+                    await self.commit(step, release=True)
                 return
             outcome = step.conversation.take_delivery_report(line, report.delivered)
             if outcome is None:
@@ -489,7 +491,7 @@ class Engine:
             if outcome.gave_up or outcome.outbox_changed:
                 await self.finish(step)  # the resend's timer; a dialog that stopped waiting frees its phone
             else:
-                await self.commit(step)
+                await self.commit(step, release=True)
 
     async def _reported_dialog(self, report: DeliveryReport) -> Dialog | None:
         """The dialog a report is about, named by our client id (`<dialog id>-<n>`), which every report echoes.
@@ -570,6 +572,11 @@ class Engine:
                     self.fire(step, name)
                 # "outbox": nothing to decide; held or retried messages go out in finish.
             await self.finish(step)
+
+
+def _keeps_phone(dialog: Dialog) -> bool:
+    """The dialog still holds its phone (it waits for an answer, or for its start): nothing to hand on."""
+    return dialog.awaiting or dialog.state in ("new", "queued")
 
 
 def _awaits_application(dialog: Dialog) -> bool:

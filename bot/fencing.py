@@ -29,22 +29,24 @@ log = logging.getLogger("bot.fencing")
 LOST = "LOCK_LOST"
 
 # KEYS[1]: the lock; ARGV[1]: its token; ARGV[2..4]: a guard, a hash field that must still hold a value ("" for
-# none: the hash key, the field, the value, "0" for a field not there); then each command as its length and its
-# words. Every key a command names is in the lock's slot (a dialog's keys and its phone's share one hash tag),
-# so this stays right on a cluster, where a script may touch keys of its own slot only; the guard (the ledger's
-# head) is used on one Redis only.
+# none: the hash key, the field, the value, "0" for a field not there); ARGV[5]: "1" to release the lock after the
+# writes (the step's last commit: one round trip less); then each command as its length and its words. Every key
+# a command names is in the lock's slot (a dialog's keys and its phone's share one hash tag), so this stays right
+# on a cluster, where a script may touch keys of its own slot only; the guard (the ledger's head) is used on one
+# Redis only.
 FENCED_EXEC = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LOCK_LOST the phone lock lapsed') end
 if ARGV[2] ~= '' and (redis.call('HGET', ARGV[2], ARGV[3]) or '0') ~= ARGV[4] then
   return redis.error_reply('STALE the guarded value changed')
 end
 local unpack = table.unpack or unpack
-local results, i = {}, 5
+local results, i = {}, 6
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   results[#results + 1] = redis.call(unpack(ARGV, i + 1, i + n))
   i = i + n + 1
 end
+if ARGV[5] == '1' then redis.call('DEL', KEYS[1]) end
 return results
 """
 
@@ -66,12 +68,13 @@ return {seen, active, raw, delivered, taken}
 """
 
 
-@dataclass(frozen=True)
+@dataclass
 class Fence:
-    """The lock a step holds: its key and the token only this holder knows."""
+    """The lock a step holds: its key and the token only this holder knows; `released` once a commit let it go."""
 
     key: str
     token: str
+    released: bool = False
 
 
 class LockLost(LockError):
@@ -110,6 +113,8 @@ class PhoneLock:
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
                         traceback: TracebackType | None) -> None:
+        if self.fence.released:
+            return  # the step's last commit let it go
         try:
             await self._lock.release()
         except LockNotOwnedError:
@@ -130,21 +135,25 @@ class Commands(CoreCommands):
 
 
 async def fenced_execute(script: AsyncScript, fence: Fence, commands: Commands,
-                         guard: tuple[str, str, str] | None = None) -> list[Any]:
+                         guard: tuple[str, str, str] | None = None, *, release: bool = False) -> list[Any]:
     """Run `commands` atomically if `fence` still holds its lock (and the `guard` hash field still holds its
-    value); their replies. LockLost, or Stale, when nothing was run."""
-    argv: list[Any] = [fence.token, *(guard or ("", "", ""))]
+    value), then let the lock go if `release`; their replies. LockLost, or Stale, when nothing was run."""
+    if fence.released:
+        raise LockLost("the phone's lock was let go by an earlier commit of this step; nothing was written")
+    argv: list[Any] = [fence.token, *(guard or ("", "", "")), "1" if release else "0"]
     for words in commands.words:
         argv.append(len(words))
         argv.extend(words)
     try:
-        return list(await script(keys=[fence.key], args=argv))
+        replies = list(await script(keys=[fence.key], args=argv))
     except ResponseError as error:
         if str(error).startswith(LOST):
             raise LockLost("the phone's lock was lost before the commit; nothing was written") from error
         if str(error).startswith("STALE"):
             raise Stale(str(error)) from error
         raise
+    fence.released = release
+    return replies
 
 
 def register(redis: Redis) -> AsyncScript:

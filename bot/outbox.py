@@ -15,7 +15,7 @@ from bot.step import Step
 from bot.store import Store
 from dialogs.conversation import PULL_CHANNELS
 from dialogs.delivery import resend_line, worth_resending
-from dialogs.model import from_iso, iso
+from dialogs.model import Dialog, from_iso, iso
 from dialogs.records import OutboxItem, SmsItem, SubmitItem
 
 log = logging.getLogger("bot.outbox")
@@ -25,7 +25,7 @@ class Outbox:
     """Sends a dialog's outbox in order after each save; what fails waits for the `outbox` timer."""
 
     def __init__(self, *, store: Store, clock: Clock, settings: Settings, channels: dict[str, Channel],
-                 assignment: AssignmentBackend, commit: Callable[[Step], Awaitable[None]],
+                 assignment: AssignmentBackend, commit: Callable[..., Awaitable[None]],
                  fire: Callable[..., bool]) -> None:
         self.store = store
         self.clock = clock
@@ -35,8 +35,10 @@ class Outbox:
         self._commit = commit
         self._fire = fire
 
-    async def run(self, step: Step) -> None:
+    async def run(self, step: Step, *, last: Callable[[Dialog], bool] | None = None) -> None:
         """Send what the step decided, in order, then save once; failures are retried later with backoff.
+
+        `last(dialog)`, asked after the sends: this save is the step's last, so it lets the phone's lock go too.
 
         Not a save after each send: the step's decision was saved with its `outbox` timer before the first,
         so if we stop half-way the timer sends it all again under the same client ids, and the gateway and the
@@ -63,7 +65,7 @@ class Outbox:
         else:
             dialog.timers.pop("outbox", None)
         if worked or dialog.timers != step.saved_timers:
-            await self._commit(step)
+            await self._commit(step, release=last is not None and last(dialog))
 
     def _retry_or_give_up(self, step: Step, item: OutboxItem, error: SendError,
                           delays: tuple[int, ...]) -> bool:

@@ -106,11 +106,12 @@ class DialogWrites(DialogLog, Ledger, Claims):
                    log: list[dict[str, Any]] | None = None,
                    lookups: list[tuple[str, str, int | None]] | None = None,
                    previous_marks: Marks | None = None, ledger: list[dict[str, Any]] | None = None, *,
-                   fence: Fence | None = None) -> None:
+                   fence: Fence | None = None, release: bool = False) -> None:
         """Write the dialog, bring its timers and indexes in line and append its log records, atomically.
 
         With the `fence` of the phone's lock (every step has one) all of it is written only if that lock is still
-        held, in the same atomic unit: else nothing is, and LockLost is raised (bot/fencing.py).
+        held, in the same atomic unit: else nothing is, and LockLost is raised (bot/fencing.py). `release` lets the
+        lock go in the same script (the step's last commit).
 
         `extra` keys must be in the dialog's slot (they join the transaction). `lookups` (keys named by an
         outside identifier) and the live feed join it too on one Redis; on a cluster, where their slots differ,
@@ -121,7 +122,8 @@ class DialogWrites(DialogLog, Ledger, Claims):
         record left there by a worker that stopped in between is chained by the dialog's next save.
         """
         if ledger and not self.cluster:
-            await self._save_chained(dialog, previous_timers, extra, log, lookups, previous_marks, ledger, fence)
+            await self._save_chained(dialog, previous_timers, extra, log, lookups, previous_marks, ledger, fence,
+                                     release)
             return
         pending = self.keys.ledger_pending(dialog.dialog_id)
 
@@ -141,7 +143,7 @@ class DialogWrites(DialogLog, Ledger, Claims):
         if fence is not None:
             commands = fencing.Commands()
             write(commands)
-            answers = await fencing.fenced_execute(self._fenced, fence, commands)
+            answers = await fencing.fenced_execute(self._fenced, fence, commands, release=release)
         else:
             async with self.redis.pipeline(transaction=True) as pipe:
                 write(pipe)
@@ -153,7 +155,7 @@ class DialogWrites(DialogLog, Ledger, Claims):
     async def _save_chained(self, dialog: Dialog, previous_timers: dict[str, str],
                             extra: list[tuple[str, str, int | None]] | None, log: list[dict[str, Any]] | None,
                             lookups: list[tuple[str, str, int | None]] | None, previous_marks: Marks | None,
-                            ledger: list[dict[str, Any]], fence: Fence | None) -> None:
+                            ledger: list[dict[str, Any]], fence: Fence | None, release: bool = False) -> None:
         """`save` with ledger records, on one Redis: the dialog and the chain's new records in one atomic unit,
         done again if another worker extended the chain since its head was read.
 
@@ -178,8 +180,8 @@ class DialogWrites(DialogLog, Ledger, Claims):
                 commands = fencing.Commands()
                 write(commands, head)
                 try:
-                    await fencing.fenced_execute(self._fenced, fence, commands, guard=(head_key, "seq",
-                                                                                       str(head.seq)))
+                    await fencing.fenced_execute(self._fenced, fence, commands,
+                                                 guard=(head_key, "seq", str(head.seq)), release=release)
                     break
                 except fencing.Stale:
                     continue

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
+from bot.channels.base import Inbound, Outbound, Receipt
+from bot.commands import Reply as StepReply
 from bot.devclient import DevClient
 from bot.devserver import start_dev
+from bot.http.common import ENGINE
 from bot.settings import Settings
 from tests.conftest import MONDAY_10, REDIS_URL, Running, stop_running
 from tests.helpers import FATHER_NO_ACCOUNT, MOTHER_WITH_HALYK, VALID_IBAN, birth
@@ -121,3 +124,49 @@ async def test_round_trips_and_commands_per_citizen_reply(counted: Counted,
         names = ", ".join(f"{name} {n}" for name, n in sorted(typical.commands.items(), key=lambda x: (-x[1], x[0])))
         print(f"  {label:45} {trips:5.1f} round trips {commands:6.1f} commands   ({names})")
     print(f"  {'mean of these kinds':45} {mean_trips:5.1f} round trips {mean_commands:6.1f} commands")
+
+
+class Accepting:
+    """An SMS channel that takes every message and reports nothing: the step alone is measured."""
+
+    name = "sms"
+
+    async def send(self, message: Outbound) -> Receipt:
+        return Receipt(f"p-{message.client_id}")
+
+
+# The engine's own round trips for one reply, without the queue around it or the reports after it: the flood count,
+# the lock with every read in one script, the decision's commit, and its sends' commit, which lets the lock go.
+# A consent reads the ledger's head as well (its records are chained to it). The reply that submits the
+# application also commits the backend's answer (the submission is an effect whose result the step records) and
+# hands the phone on, as the dialog stops waiting for the citizen: the slot read, cleared, the queue popped, and
+# the lock let go on its own (these are not folded into a script yet).
+STEP_ROUND_TRIPS = {"unclear reply, re-prompted": 4, "consent, account on record to confirm": 5,
+                    "consent, no account on record": 5, "account confirmed, application submitted": 9,
+                    "IBAN typed, application submitted": 9}
+
+
+async def test_round_trips_of_a_replys_own_step(counted: Counted) -> None:
+    client, system = counted.running.client, counted.running.system
+    engine = system.runner.app[ENGINE]
+    engine.channels["sms"] = Accepting()
+    spent: dict[str, RedisTraffic] = {}
+    for n, reply in enumerate(REPLIES):
+        msisdn = f"+7702{n:07d}"
+        status, answer, _ = await birth(client, msisdn=msisdn, parent_iin=reply.parent, language="kk")
+        assert status == 202, answer
+        for k, text in enumerate(reply.before):
+            await engine.run(StepReply(Inbound("sms", msisdn, text, f"traffic-{n}-{k}")))
+        before = counted.traffic.snapshot()
+        await engine.run(StepReply(Inbound("sms", msisdn, reply.text, f"traffic-{n}")))
+        spent[reply.label] = counted.traffic.since(before)
+        assert (await client.dialog(answer["dialog_id"]))["status"] == reply.expect_status, reply.label
+    print("\nRedis per reply step (the engine alone: flood count, lock and reads, commits):")
+    for label, traffic in spent.items():
+        print(f"  {label:45} {_step_trips(traffic):3d} round trips {traffic.command_count:4d} commands")
+    assert {label: _step_trips(traffic) for label, traffic in spent.items()} == STEP_ROUND_TRIPS
+
+
+def _step_trips(traffic: RedisTraffic) -> int:
+    """Round trips less the idle worker's polls that may fall in the same instants (each is a round trip alone)."""
+    return traffic.round_trips - sum(traffic.commands[name] for name in ("XREADGROUP", "XAUTOCLAIM", "XCLAIM"))

@@ -127,12 +127,11 @@ class Engine:
                                extra_log=step.extra_log)
         records = step.journal(self.clock.now())
         step.bound_transcript(self.settings.transcript_max_lines)  # what it drops is in `records` or logged before
-        await self.store.save(step.dialog, step.saved_timers, step.extra_keys, records, step.lookup_keys,
+        await self.store.save(step.dialog, step.saved_timers, step.keys, records, None,
                               step.saved_marks, evidence, fence=step.fence, release=release)
         step.saved_timers = dict(step.dialog.timers)
         step.saved_marks = index_marks(step.dialog)
-        step.extra_keys = []
-        step.lookup_keys = []
+        step.keys = []
 
     def fire(self, step: Step, trigger: str, **kwargs: Any) -> bool:
         before = step.dialog.state
@@ -360,7 +359,7 @@ class Engine:
     def _remember_taken(self, step: Step, msisdn: str, taken: Taken) -> None:
         """Kept beside the phone, in the step's transaction, so a copy reaching the next dialog is known too."""
         keep = max(3600, 2 * self.settings.duplicate_window_seconds)  # the stored instant decides; this only tidies
-        step.extra_keys.append((self.store.keys.taken(msisdn), json.dumps(taken.to_json()), keep))
+        step.keys.append((self.store.keys.taken(msisdn), json.dumps(taken.to_json()), keep))
 
     def _set_aside(self, step: Step, message: Inbound, verdict: Verdict, taken: Taken | None) -> None:
         """A message that is no answer, on the transcript as what it is (dialogs/reply.py `set_aside`)."""
@@ -415,7 +414,7 @@ class Engine:
                      taken: Taken | None, fence: Fence) -> None:
         """Decide (dialogs/reply.py, no I/O), commit fenced by the lock, then carry out what was decided."""
         step = self.step(dialog, fence=fence, proactive=False, channel=message.channel)
-        step.extra_keys.append((seen_key, dialog.dialog_id, INBOUND_MEMORY_SECONDS))
+        step.keys.append((seen_key, dialog.dialog_id, INBOUND_MEMORY_SECONDS))
         before = dialog.state
         decision = decide_reply(step.conversation, message, verdict, taken)
         if not decision.acted:
@@ -439,7 +438,7 @@ class Engine:
             return
         if last is not None:
             step = self.step(last, fence=fence, proactive=False, channel=message.channel)
-            step.extra_keys.append((seen_key, last.dialog_id, INBOUND_MEMORY_SECONDS))
+            step.keys.append((seen_key, last.dialog_id, INBOUND_MEMORY_SECONDS))
             self._record_inbound(last, message)
             if verdict is not Verdict.ANSWER:
                 # A copy of the answer that ended this dialog, or a tap on a closed question: already answered.
@@ -530,7 +529,7 @@ class Engine:
             if loaded.state == "submitted" and loaded.application is None:
                 # The callback overtook our record of the submission (we stopped in between).
                 self.fire(step, "accepted", application_id=payload["application_id"])
-                step.lookup_keys.append((self.store.keys.application(payload["application_id"]), loaded.dialog_id,
+                step.keys.append((self.store.keys.application(payload["application_id"]), loaded.dialog_id,
                                          None))
             trigger = _DECISION_TRIGGERS[payload["outcome"]]
             extended_before = (loaded.application or {}).get("extended")

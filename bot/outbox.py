@@ -137,5 +137,5 @@ class Outbox:
                 dialog.flag("submission_failed")
             return
         dialog.outbox.remove(item)
-        step.lookup_keys.append((self.store.keys.application(application_id), dialog.dialog_id, None))
+        step.keys.append((self.store.keys.application(application_id), dialog.dialog_id, None))
         self._fire(step, "accepted", application_id=application_id)

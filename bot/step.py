@@ -22,9 +22,9 @@ class Step:
         self.fence = fence  # the phone's lock this step holds: its commits are written only while it does
         self.saved_timers = dict(dialog.timers)
         self.saved_marks = index_marks(dialog)  # so that a save writes only the indexes that changed
-        self.extra_keys: list[tuple[str, str, int | None]] = []  # key, value, seconds to keep (None: always)
-        # Keys named by an outside identifier (an application id): they do not share the dialog's slot.
-        self.lookup_keys: list[tuple[str, str, int | None]] = []
+        # Keys the step writes beside the dialog: key, value, seconds to keep (None: always). The store decides
+        # which share the dialog's slot (its transaction) and which, named by an outside identifier, follow it.
+        self.keys: list[tuple[str, str, int | None]] = []
         self.extra_log: list[dict[str, Any]] = []
         self._seen_history = len(dialog.history)
         self._seen_lines = {self._line_key(i, e): e.get("status") for i, e in enumerate(dialog.transcript)}

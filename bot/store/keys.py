@@ -22,6 +22,17 @@ def dialog_shard(dialog_id: str) -> int:
     return int(found.group(1), 16)
 
 
+def hash_tag(key: str) -> str:
+    """What Redis Cluster hashes of a key: the text between its first `{` and the first `}` after it, when not
+    empty; else the whole key. Keys with the same tag share a slot, so one transaction may write them."""
+    start = key.find("{")
+    if start >= 0:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            return key[start + 1:end]
+    return key
+
+
 @dataclass(frozen=True)
 class Keys:
     """Key names, laid out for Redis Cluster.

@@ -21,7 +21,7 @@ from bot.fencing import Fence
 from bot.ledger import Head, canonical, chain
 from bot.packing import pack_dialog
 from bot.store.claims import Claims
-from bot.store.keys import dialog_shard
+from bot.store.keys import dialog_shard, hash_tag
 from bot.store.ledger import Ledger
 from bot.store.log import DialogLog
 from bot.store.timers import timer_entries
@@ -113,14 +113,19 @@ class DialogWrites(DialogLog, Ledger, Claims):
         held, in the same atomic unit: else nothing is, and LockLost is raised (bot/fencing.py). `release` lets the
         lock go in the same script (the step's last commit).
 
-        `extra` keys must be in the dialog's slot (they join the transaction). `lookups` (keys named by an
-        outside identifier) and the live feed join it too on one Redis; on a cluster, where their slots differ,
-        they are written right after it: each is an idempotent accelerator or a copy, and the transaction
-        alone is the record. `ledger` bodies (bot/ledger.py) are chained in the same transaction on one Redis
-        (it watches the chain's head, and is done again if another worker extended the chain meanwhile); on a
-        cluster they are written beside the dialog in its transaction and chained right after it, and a
-        record left there by a worker that stopped in between is chained by the dialog's next save.
+        `extra` keys are the step's own (key, value, seconds to keep): those in the dialog's slot join the
+        transaction; the others (`lookups` too: keys named by an outside identifier) and the live feed join it on
+        one Redis, and on a cluster, where their slots differ, are written right after it: each is an idempotent
+        accelerator or a copy, and the transaction alone is the record. The caller need not know which is which.
+        `ledger` bodies (bot/ledger.py) are chained in the same atomic unit on one Redis (done again if another
+        worker extended the chain meanwhile); on a cluster they are written beside the dialog in its transaction
+        and chained right after it, and a record left there by a worker that stopped in between is chained by the
+        dialog's next save.
         """
+        slot = hash_tag(self.keys.dialog(dialog.dialog_id))
+        keys = [*(extra or []), *(lookups or [])]
+        extra = [k for k in keys if hash_tag(k[0]) == slot]
+        lookups = [k for k in keys if hash_tag(k[0]) != slot]
         if ledger and not self.cluster:
             await self._save_chained(dialog, previous_timers, extra, log, lookups, previous_marks, ledger, fence,
                                      release)

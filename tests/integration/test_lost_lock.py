@@ -77,6 +77,15 @@ async def _lapse(run: Running, engine: Engine, msisdn: str) -> None:
     assert await run.redis.delete(engine.store.keys.phone_lock(msisdn)) == 1  # it was held: now it has lapsed
 
 
+async def _stalled_offer(run: Running, monkeypatch: pytest.MonkeyPatch, msisdn: str,
+                         message_id: str) -> tuple[Engine, str, Stall, Inbound]:
+    """An offer waiting for consent, the store's next save held, and the citizen's "1" to send."""
+    engine, dialog_id = await _offer(run, msisdn)
+    stall = Stall(engine.store.save)
+    monkeypatch.setattr(engine.store, "save", stall)
+    return engine, dialog_id, stall, Inbound("sms", msisdn, "1", message_id, received_at=engine.clock.now())
+
+
 def _lines(dialog: Any, message_id: str) -> list[dict[str, Any]]:
     return [line for line in dialog.transcript if line.get("message_id") == message_id]
 
@@ -84,10 +93,7 @@ def _lines(dialog: Any, message_id: str) -> list[dict[str, Any]]:
 async def test_a_consent_stalled_past_its_lock_is_not_written_over_an_operators_close(
         system: Running, monkeypatch: pytest.MonkeyPatch) -> None:
     msisdn = "+77011116161"
-    engine, dialog_id = await _offer(system, msisdn)
-    stall = Stall(engine.store.save)
-    monkeypatch.setattr(engine.store, "save", stall)
-    reply = Inbound("sms", msisdn, "1", "lost-lock-consent", received_at=engine.clock.now())
+    engine, dialog_id, stall, reply = await _stalled_offer(system, monkeypatch, msisdn, "lost-lock-consent")
 
     step = asyncio.create_task(engine.inbound(reply))  # decided "agree", held before its commit
     await stall.reached.wait()
@@ -146,10 +152,7 @@ async def test_a_send_stalled_past_its_lock_keeps_the_consent_and_the_next_holde
 async def test_a_command_whose_lock_was_lost_is_run_again_from_the_start(
         system: Running, monkeypatch: pytest.MonkeyPatch) -> None:
     msisdn = "+77011116363"
-    engine, dialog_id = await _offer(system, msisdn)
-    stall = Stall(engine.store.save)
-    monkeypatch.setattr(engine.store, "save", stall)
-    reply = Inbound("sms", msisdn, "1", "lost-lock-run", received_at=engine.clock.now())
+    engine, dialog_id, stall, reply = await _stalled_offer(system, monkeypatch, msisdn, "lost-lock-run")
 
     command = asyncio.create_task(engine.run(Reply(reply)))  # as a worker runs a queued message
     await stall.reached.wait()

@@ -272,8 +272,7 @@ class Engine:
         dialog = await self.store.load(target) if target else None
         if dialog is None:
             return "unknown", None
-        async with self.store.phone_lock(dialog.msisdn) as lock:
-            loaded = await self.store.load(dialog.dialog_id)
+        async with self.store.locked_dialog(dialog.msisdn, dialog.dialog_id) as (lock, loaded):
             assert loaded is not None
             if loaded.registry is not None and registry != loaded.registry:
                 log.warning("cancel %s of dialog %s from registry %s, not %s: refused", event_id,
@@ -296,8 +295,7 @@ class Engine:
         dialog = await self.store.load(dialog_id)
         if dialog is None:
             return None
-        async with self.store.phone_lock(dialog.msisdn) as lock:
-            loaded = await self.store.load(dialog_id)
+        async with self.store.locked_dialog(dialog.msisdn, dialog_id) as (lock, loaded):
             assert loaded is not None
             step = self.step(loaded, fence=lock.fence, proactive=True)
             closed = not loaded.final and self.fire(step, "close", reason=reason)
@@ -470,8 +468,7 @@ class Engine:
         dialog = await self._reported_dialog(report)
         if dialog is None:
             return
-        async with self.store.phone_lock(dialog.msisdn) as lock:
-            loaded = await self.store.load(dialog.dialog_id)
+        async with self.store.locked_dialog(dialog.msisdn, dialog.dialog_id) as (lock, loaded):
             assert loaded is not None
             step = self.step(loaded, fence=lock.fence, proactive=True)
             line = _reported_line(loaded, report)
@@ -520,8 +517,7 @@ class Engine:
                 return "unknown", None
         if dialog is None:
             return "unknown", None
-        async with self.store.phone_lock(dialog.msisdn) as lock:
-            loaded = await self.store.load(dialog.dialog_id)
+        async with self.store.locked_dialog(dialog.msisdn, dialog.dialog_id) as (lock, loaded):
             assert loaded is not None
             if (loaded.application or {}).get("id", application_id) != application_id:
                 return "unknown", None  # it got its own application meanwhile
@@ -546,8 +542,7 @@ class Engine:
         if dialog is None:
             await self.store.drop_timer(dialog_id, kind)
             return
-        async with self.store.phone_lock(dialog.msisdn) as lock:
-            loaded = await self.store.load(dialog_id)
+        async with self.store.locked_dialog(dialog.msisdn, dialog_id) as (lock, loaded):
             assert loaded is not None
             now = self.clock.now()
             mine = {k: v for k, v in loaded.timers.items() if (k == "start") == (kind == "start")}

@@ -68,6 +68,13 @@ return {seen, active, raw, delivered, taken}
 """
 
 
+# The lock taken and one dialog read (KEYS[2], its record; KEYS[3], its deliveries hash), in one round trip.
+LOCK_AND_LOAD = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return {redis.call('GET', KEYS[2]), redis.call('HKEYS', KEYS[3])}
+"""
+
+
 @dataclass
 class Fence:
     """The lock a step holds: its key and the token only this holder knows; `released` once a commit let it go."""

@@ -14,7 +14,7 @@ The store is one class, `Store`, made of mixins that each hold one concern:
     indexes.py     DialogIndexes: pages of the indexes of dialogs, a phone's dialogs
     timers.py      Timers: next due, claim due, drop
     phones.py      PhoneSlot: the phone's lock, active dialog and queue; inbound counting and dedup
-    snapshot.py    ReplyReads: the lock and what a citizen's reply reads, in one round trip
+    snapshot.py    ReplyReads: the lock and what a step reads (a reply's, or one dialog), in one round trip
     telegram.py    TelegramBindings: Telegram user ↔ phone and chat
     ussd.py        UssdSessions: where a phone's last USSD session stopped
 
@@ -85,6 +85,7 @@ class Store(DialogWrites, Deliveries, DialogIndexes, Timers, ReplyReads, Telegra
         self._trim_ledger = redis.register_script(TRIM_LEDGER)
         self._fenced = fencing.register(redis)
         self._lock_and_read = redis.register_script(fencing.LOCK_AND_READ)
+        self._lock_and_load = redis.register_script(fencing.LOCK_AND_LOAD)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

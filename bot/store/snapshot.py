@@ -1,4 +1,6 @@
-"""What a citizen's reply reads before it is decided, read in the same round trip as the phone's lock is taken."""
+"""What a step reads before it decides, read in the same round trip as the phone's lock is taken: a citizen's reply
+(the seen mark, the phone's active dialog, the answer last taken), or one dialog by its id (timers, reports,
+decisions, corrections, operators)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from redis.commands.core import AsyncScript
 from bot.fencing import PhoneLock
 from bot.store.codec import as_text, dialog_from
 from bot.store.dialogs import DialogReads
+from bot.store.keys import hash_tag
 from bot.store.phones import PhoneSlot
 from dialogs.model import Dialog
 
@@ -29,6 +32,22 @@ class ReplyReads(PhoneSlot, DialogReads):
     """The lock and a reply's reads in one script; when the lock is busy, waited for and read as usual."""
 
     _lock_and_read: AsyncScript  # fencing.LOCK_AND_READ
+    _lock_and_load: AsyncScript  # fencing.LOCK_AND_LOAD
+
+    @contextlib.asynccontextmanager
+    async def locked_dialog(self, msisdn: str, dialog_id: str) -> AsyncIterator[tuple[PhoneLock, Dialog | None]]:
+        """The phone's lock and one of its dialogs as stored now, in one round trip (None: no such dialog)."""
+        lock = self.phone_lock(msisdn)
+        key = self._dialog_key(dialog_id)
+        found = None
+        if key is not None and hash_tag(key) == hash_tag(self.keys.phone_lock(msisdn)):
+            found = await lock.acquire_reading(self._lock_and_load, [key, self.keys.deliveries(dialog_id)], [])
+        async with lock:
+            if found is None:  # the lock was busy (now taken), or a dialog of another shard: read on its own
+                yield lock, await self.load(dialog_id)
+            else:
+                raw, delivered = found
+                yield lock, dialog_from(raw or None, delivered)
 
     @contextlib.asynccontextmanager
     async def reply_snapshot(self, msisdn: str, seen_key: str) -> AsyncIterator[tuple[PhoneLock, ReplySnapshot]]:

@@ -38,7 +38,7 @@ from bot.settings import Settings
 from bot.step import Step
 from bot.store import INBOUND_MEMORY_SECONDS, Store, index_marks
 from dialogs.answers import Rules, Taken, Verdict, judge, received_instant
-from dialogs.conversation import Context, Conversation
+from dialogs.conversation import Context, Conversation, DialogRules
 from dialogs.model import Dialog, dialog_id_of, from_iso, iso
 from dialogs.records import TranscriptLine
 from dialogs.reply import decide_reply, record_inbound, set_aside
@@ -60,6 +60,7 @@ class Engine:
         self.store = store
         self.clock = clock
         self.settings = settings
+        self.rules = DialogRules.of(settings)  # what decisions may read of the settings: no secret among them
         self.translator = translator
         self.sms = sms
         self.channels: dict[str, Channel] = {"sms": sms, **(channels or {})}
@@ -115,7 +116,7 @@ class Engine:
     # ---- steps -----------------------------------------------------------------------------------
 
     def step(self, dialog: Dialog, *, fence: Fence, proactive: bool, channel: str = "sms") -> Step:
-        ctx = Context(now=self.clock.now(), settings=self.settings, render=self.translator.render,
+        ctx = Context(now=self.clock.now(), rules=self.rules, render=self.translator.render,
                       proactive=proactive, channel=channel)
         return Step(dialog, Conversation(dialog, ctx), fence)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from transitions import EventData
@@ -13,7 +13,6 @@ from transitions import EventData
 from bot.clock import almaty_date
 from bot.i18n import Ref, format_datetime_local
 from bot.messages import EXTENSION_REASONS, REFUSAL_REASONS
-from bot.settings import Settings
 from dialogs.consent import ASKING
 from dialogs.delivery import Redelivery, root_of, worth_resending
 from dialogs.facts import read_facts, usable_account
@@ -41,12 +40,35 @@ QUESTION_REPLIES = {
 }
 
 
+@dataclass(frozen=True)
+class DialogRules:
+    """The settings a decision may read: the law's and the service's numbers and hours, never a secret or an
+    address (the engine hands these over, not its whole Settings)."""
+
+    answer_window_hours: int
+    reminder_after_hours: int
+    bank_flag_after_hours: int
+    quiet_start: dt.time
+    quiet_end: dt.time
+    decision_working_days: int
+    working_day_end: dt.time
+    extension_calendar_days: int
+    max_unclear_replies: int
+    max_bank_errors: int
+    delivery_retry_seconds: tuple[int, ...]
+
+    @classmethod
+    def of(cls, settings: object) -> DialogRules:
+        """These fields of a settings object (bot.settings.Settings has them all)."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
+
+
 @dataclass
 class Context:
     """What a decision may know besides the dialog: the time, the rules, and who started this step."""
 
     now: dt.datetime
-    settings: Settings
+    rules: DialogRules
     render: Render
     proactive: bool
     channel: str = "sms"
@@ -124,7 +146,7 @@ class Conversation:
             languages = [self.dialog.language]
         hold = None
         if self.ctx.proactive:
-            hold = quiet_until(self.ctx.now, self.ctx.settings.quiet_start, self.ctx.settings.quiet_end)
+            hold = quiet_until(self.ctx.now, self.ctx.rules.quiet_start, self.ctx.rules.quiet_end)
         for channel in self._channels(msg_id):
             for lang in languages:
                 variant, text = self._text(channel, msg_id, lang, params)
@@ -207,7 +229,7 @@ class Conversation:
     # ---- asking -----------------------------------------------------------------------------------
 
     def _open_window(self, sent: dt.datetime | None = None) -> None:
-        s = self.ctx.settings
+        s = self.ctx.rules
         sent = sent or self.ctx.now
         self.dialog.offer_sent_at = iso(sent)
         expires = sent + dt.timedelta(hours=s.answer_window_hours)
@@ -228,7 +250,7 @@ class Conversation:
         variant = self.spec.consent_variant
         message = variant(self.dialog.subject_iins) if variant else self.spec.consent_message
         self.say(message, event_date=dt.date.fromisoformat(self.dialog.event_date),
-                 hours=str(self.ctx.settings.answer_window_hours))
+                 hours=str(self.ctx.rules.answer_window_hours))
 
     def repeat_question(self, event: EventData | None = None) -> None:
         """Say again what the dialog is waiting for (after a language switch, a reminder or an operator)."""
@@ -244,7 +266,7 @@ class Conversation:
 
     def reprompt(self, event: EventData) -> None:
         self.dialog.unclear_replies += 1
-        if self.dialog.unclear_replies >= self.ctx.settings.max_unclear_replies:
+        if self.dialog.unclear_replies >= self.ctx.rules.max_unclear_replies:
             self.dialog.flag("unclear_replies")
         state = self.dialog.state
         if state == "awaiting_language":
@@ -326,7 +348,7 @@ class Conversation:
         self.say("bank.ask_other")
 
     def arm_bank_timers(self, event: EventData) -> None:
-        s = self.ctx.settings
+        s = self.ctx.rules
         self._arm("remind", self.ctx.now + dt.timedelta(hours=s.reminder_after_hours))
         self._arm("flag_no_account", self.ctx.now + dt.timedelta(hours=s.bank_flag_after_hours))
 
@@ -342,7 +364,7 @@ class Conversation:
         self.dialog.bank_errors += 1
         code, params = event.kwargs["code"], event.kwargs.get("params") or {}
         self.say(f"bank.error.{code}", **params)
-        if self.dialog.bank_errors == self.ctx.settings.max_bank_errors:
+        if self.dialog.bank_errors == self.ctx.rules.max_bank_errors:
             self.dialog.flag("bank_account_errors")
             self.say("bank.too_many_errors")
 
@@ -363,7 +385,7 @@ class Conversation:
         # From the day the application is registered: the consent's day, or the next working day when consent
         # came after working hours or on a day off. The application date itself stays the consent's date.
         assert self.dialog.consent is not None
-        s = self.ctx.settings
+        s = self.ctx.rules
         due = decision_due(from_iso(self.dialog.consent["given_at"]), s.decision_working_days, s.working_day_end)
         self.dialog.application = {
             "id": event.kwargs["application_id"], "submitted_at": iso(self.ctx.now),
@@ -416,7 +438,7 @@ class Conversation:
         if callback.get("decision_due"):
             due = dt.date.fromisoformat(callback["decision_due"])
         else:
-            due = self._application_date() + dt.timedelta(days=self.ctx.settings.extension_calendar_days)
+            due = self._application_date() + dt.timedelta(days=self.ctx.rules.extension_calendar_days)
         reason_code = callback.get("reason") or "more_documents"
         self.dialog.application["decision_due"] = due.isoformat()
         self.dialog.application["extended"] = {"at": iso(self.ctx.now), "reason": reason_code}
@@ -477,7 +499,7 @@ class Conversation:
             return Redelivery()  # answered, superseded, or no longer of use: the resends stop here
         error = {"item": "delivery", "message_id": line["message_id"], "channel": "sms", "attempt": failures,
                  "error": "not delivered"}
-        if failures > len(self.ctx.settings.delivery_retry_seconds):
+        if failures > len(self.ctx.rules.delivery_retry_seconds):
             line["status"] = "undeliverable"
             return Redelivery(records=[{"type": "dead_letter", **error}], gave_up=True)
         item = self._resend(line, root, failures)
@@ -486,7 +508,7 @@ class Conversation:
 
     def _resend(self, line: TranscriptLine, root: str, attempt: int) -> SmsItem:
         """Queue a failed SMS again after its backoff and jitter, under a new client id (its line: when sent)."""
-        s = self.ctx.settings
+        s = self.ctx.rules
         delay = s.delivery_retry_seconds[attempt - 1] * (1 + random.uniform(0, 0.2))
         due = self.ctx.now + dt.timedelta(seconds=delay)
         # Nobody asked for it just now: like any proactive SMS, it waits for the morning.

@@ -17,7 +17,7 @@ from bot.clock import ALMATY
 from bot.i18n import Translator
 from bot.settings import Settings
 from dialogs.answers import Rules, Taken, Verdict, judge, received_instant
-from dialogs.conversation import Context, Conversation
+from dialogs.conversation import Context, Conversation, DialogRules
 from dialogs.model import Dialog, iso
 from dialogs.reply import decide_reply
 from gateway_mocks.egov import EgovRegistry
@@ -28,6 +28,7 @@ NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=ALMATY)
 PHONE = "+77011112233"
 SETTINGS = Settings()
 TRANSLATOR = Translator()
+RULES_OF_DIALOGS = DialogRules.of(SETTINGS)
 RULES = Rules(dt.timedelta(seconds=SETTINGS.duplicate_window_seconds),
               dt.timedelta(seconds=SETTINGS.reply_clock_skew_seconds))
 
@@ -42,7 +43,7 @@ REGISTRY = _registry()
 
 
 def _conversation(dialog: Dialog, now: dt.datetime, *, proactive: bool) -> Conversation:
-    return Conversation(dialog, Context(now=now, settings=SETTINGS, render=TRANSLATOR.render, proactive=proactive))
+    return Conversation(dialog, Context(now=now, rules=RULES_OF_DIALOGS, render=TRANSLATOR.render, proactive=proactive))
 
 
 def offered(parent: str, language: str | None) -> Dialog:

@@ -242,8 +242,9 @@ def _outside(package: str, allowed: tuple[str, ...], forbidden_libraries: tuple[
 
 # The directions of dependency (issue 16): domain/ at the bottom, anything may import it; it imports none of these.
 # dialogs/ decides: it reaches none of the service's I/O (HTTP, Redis, the engine, the store, the console,
-# the channels), only the domain rules and these pure parts of bot/.
-DIALOGS_MAY_REACH = ("domain", "bot.clock", "bot.i18n", "bot.messages", "bot.settings")
+# the channels), only the domain rules and these pure parts of bot/. Not bot.settings: the engine hands decisions
+# the rules they read (dialogs/conversation.py DialogRules), never the settings with their secrets.
+DIALOGS_MAY_REACH = ("domain", "bot.clock", "bot.i18n", "bot.messages")
 # The mocks stand in for the outside world: they share the clock and the domain rules, nothing of the bot.
 MOCKS_MAY_REACH = ("domain", "bot.clock")
 # The domain rules (IIN, IBAN, phone, working days, quiet hours, masking, SMS length) need no project package.

@@ -5,11 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
-
-from redis.exceptions import LockError, RedisError
 
 from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
@@ -70,8 +67,6 @@ class Engine:
         self.outbox = Outbox(store=store, clock=clock, settings=settings, channels=self.channels,
                              assignment=assignment, commit=self.commit, fire=self.fire)
         self.operators = OperatorDesk(self)
-        # Where a citizen's message that failed in its request goes at once (app.py: the dead letters).
-        self.bury: Callable[[Inbound, str], Awaitable[None]] | None = None
 
     # ---- steps -----------------------------------------------------------------------------------
 
@@ -108,22 +103,6 @@ class Engine:
         await self.commit(step)
         await self.outbox.run(step)
         await self._release_phone(step)
-
-    async def take_words(self, message: Inbound) -> Verdict | None:
-        """`inbound` for a channel answered in its request (USSD, Telegram): its verdict, or None when it failed
-        and was given to the operators' dead letters at once. A busy phone or Redis down still raise (the
-        gateway repeats)."""
-        try:
-            return await self.inbound(message)
-        except (LockError, RedisError):
-            raise
-        except Exception as error:
-            if self.bury is None:
-                raise
-            log.exception("inbound %s on %s failed: given to the operators at once", message.provider_message_id,
-                          message.channel)
-            await self.bury(message, f"{type(error).__name__}: {error}"[:500])
-            return None
 
     # ---- intake ----------------------------------------------------------------------------------
 

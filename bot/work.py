@@ -21,11 +21,11 @@ def event_payload(event: NewEvent, dialog_id: str) -> dict[str, Any]:
             "dialog_id": dialog_id}
 
 
-def inbound_payload(message: Inbound, at: dt.datetime | None = None) -> dict[str, Any]:
+def inbound_payload(message: Inbound) -> dict[str, Any]:
     """A citizen's message as a job: with the question it was tapped or typed on, so a replay (an operator's, of a
-    dead letter) is judged as the message was (dialogs/answers.py), never as a bare "1" for whatever is open then;
-    `at` stands for `received_at` when the channel gave none (the instant it failed)."""
-    received = message.received_at or at
+    dead letter) is judged as the message was (dialogs/answers.py), never as a bare "1" for whatever is open then.
+    Without `received_at` it was received when the job was accepted (the job's clock, kept by a replay)."""
+    received = message.received_at
     question = message.question
     return {"channel": message.channel, "msisdn": message.msisdn, "text": message.text,
             "provider_message_id": message.provider_message_id,

@@ -20,7 +20,7 @@ from bot import work
 from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
 from bot.channels import telegram
-from bot.channels.base import Channel, Inbound, Outbound
+from bot.channels.base import Channel, Outbound
 from bot.channels.kannel import DLR_PATH as KANNEL_DLR_PATH
 from bot.channels.kannel import MO_PATH as KANNEL_MO_PATH
 from bot.channels.kannel import KannelChannel, KannelConfig
@@ -84,7 +84,8 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         channels["ussd"] = app[USSD_CHANNEL] = UssdChannel()
         # -- channels: telegram --
         if settings.telegram_token:
-            telegram_channel = telegram.TelegramChannel(settings, store, translator, lambda: app[ENGINE])
+            telegram_channel = telegram.TelegramChannel(settings, store, translator, lambda: app[ENGINE],
+                                                        take=lambda message: work.take_inbound(app[JOBS], message))
             app[telegram.TELEGRAM] = channels[telegram_channel.name] = telegram_channel
         queue = app[JOBS] = JobQueue(client, store.keys, clock, wait_seconds=settings.job_wait_seconds)
 
@@ -107,12 +108,6 @@ def create_app(settings: Settings, *, redis: Redis | None = None, clock: Clock |
         app[REDIS] = client
         app[STORE] = store
         app[ENGINE] = engine
-
-        async def bury(message: Inbound, error: str) -> None:
-            now = work_clock.now()
-            await queue.bury("inbound", work.inbound_payload(message, at=now), error, at=now)
-
-        engine.bury = bury
         timers = TimerFeed(store, queue, settings.timer_lease_seconds)
         background = [] if queue.embedded else [asyncio.create_task(queue.listen())]
         if settings.worker_concurrency > 0:

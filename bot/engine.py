@@ -5,10 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any, assert_never
-
-from redis.exceptions import LockError, RedisError
 
 from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
@@ -72,8 +69,6 @@ class Engine:
         # Where work a step decides but does not carry out itself goes (app.py: a job on the work queue, with its
         # retries): the notices to a phone that no dialog carries (bot/notices.py).
         self.later = later
-        # Where a citizen's message that failed in its request goes at once (app.py: the dead letters).
-        self.bury: Callable[[Inbound, str], Awaitable[None]] | None = None
 
     # ---- the one way in ------------------------------------------------------------------------------
 
@@ -153,22 +148,6 @@ class Engine:
         # Its sends' commit is the step's last when the dialog keeps the phone: it lets the lock go too.
         await self.outbox.run(step, last=_keeps_phone)
         await self._release_phone(step)
-
-    async def take_words(self, message: Inbound) -> Verdict | None:
-        """`inbound` for a channel answered in its request (USSD, Telegram): its verdict, or None when it failed
-        and was given to the operators' dead letters at once. A busy phone or Redis down still raise (the
-        gateway repeats)."""
-        try:
-            return (await self.run(Reply(message))).verdict
-        except (LockError, RedisError):
-            raise
-        except Exception as error:
-            if self.bury is None:
-                raise
-            log.exception("inbound %s on %s failed: given to the operators at once", message.provider_message_id,
-                          message.channel)
-            await self.bury(message, f"{type(error).__name__}: {error}"[:500])
-            return None
 
     # ---- intake ----------------------------------------------------------------------------------
 

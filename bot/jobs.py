@@ -127,6 +127,19 @@ class JobQueue:
         job = secrets.token_hex(8)
         return await self._wait(job, self._add(kind, payload, at, job=job, origin=self.origin), wait_seconds)
 
+    async def run_or_queued(self, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """`run` for work that came from outside (a webhook, a gateway's post): its result, or None when it is
+        queued: not done in time, or waiting for a phone a dead worker locked, or failed and kept in the dead
+        letters for an operator. Either way what arrived is kept, so the sender need not post it again.
+        Raises RedisError when it could not be queued, and JobFailed when its work raised otherwise (Redis
+        trouble in the worker; `internal` only for work other than a citizen's words): it stays pending."""
+        try:
+            return await self.run(kind, payload)
+        except JobFailed as error:
+            if error.code in ("busy", "dead_letter"):
+                return None
+            raise
+
     async def _wait(self, job: str, adding: Awaitable[None],
                     wait_seconds: float | None = None) -> dict[str, Any] | None:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -209,16 +222,6 @@ class JobQueue:
                         "accepted_at": _iso(float(f.get("at") or 0)),
                         "payload": scrub_all(json.loads(f.get("payload") or "{}"))})
         return out
-
-    async def bury(self, kind: str, payload: dict[str, Any], error: str, *, at: dt.datetime | None = None) -> None:
-        """Give work that failed outside the stream (a USSD or Telegram answer, handled in its request) to the
-        operators' dead letters at once, as if it had been a stream entry: they see it and can replay it."""
-        now = self.clock.now()
-        await self.redis.xadd(self.keys.dead_letters(), {
-            "kind": kind, "job": secrets.token_hex(8), "at": repr((at or now).timestamp()), "origin": "",
-            "payload": json.dumps(payload, ensure_ascii=False), "error": error, "deliveries": "1",
-            "dead_at": _iso(now.timestamp())})
-        log.error("%s work failed in its request: moved to the dead letters at once", kind)
 
     async def replay(self, dead_id: str) -> dict[str, Any] | None:
         """Put a dead letter back on the stream (one transaction) and wait for it like `run`.

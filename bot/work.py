@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import asdict
 from typing import Any
 
 from bot.channels.base import Channel, DeliveryReport, Inbound, Outbound, SendError
+from bot.channels.ussd import collecting
 from bot.commands import BackendDecision, Cancel, Intake, NewEvent, Reply, Report, TimerDue
 from bot.engine import Engine
 from bot.i18n import Translator
@@ -27,16 +29,31 @@ def event_payload(event: NewEvent, dialog_id: str) -> dict[str, Any]:
             "dialog_id": dialog_id}
 
 
-def inbound_payload(message: Inbound, at: dt.datetime | None = None) -> dict[str, Any]:
+def inbound_payload(message: Inbound) -> dict[str, Any]:
     """A citizen's message as a job: with the question it was tapped or typed on, so a replay (an operator's, of a
-    dead letter) is judged as the message was (dialogs/answers.py), never as a bare "1" for whatever is open then;
-    `at` stands for `received_at` when the channel gave none (the instant it failed)."""
-    received = message.received_at or at
+    dead letter) is judged as the message was (dialogs/answers.py), never as a bare "1" for whatever is open then.
+    Without `received_at` it was received when the job was accepted (the job's clock, kept by a replay)."""
+    received = message.received_at
     question = message.question
     return {"channel": message.channel, "msisdn": message.msisdn, "text": message.text,
             "provider_message_id": message.provider_message_id,
             "received_at": iso(received) if received else None,
             "question": {"dialog_id": question.dialog_id, "states": sorted(question.states)} if question else None}
+
+
+# In an `inbound` job's payload, when a request waits for the screen the step shows (USSD): until when it waits
+# (unix time, as the waiting `JobQueue.run` counts). A step begun later, or a replay, shows nothing.
+SCREEN_UNTIL = "screen_until"
+
+
+async def take_inbound(queue: JobQueue, message: Inbound, *, screen: bool = False) -> dict[str, Any] | None:
+    """A citizen's message, whichever channel brought it, as an `inbound` job: kept once this returns. The job's
+    result ({"verdict", "shown"}) when a worker finished it in time, else None (queued: see `run_or_queued`).
+    `screen`: the channel's request waits for what the step shows the phone (USSD), returned as "shown"."""
+    payload = inbound_payload(message)
+    if screen:
+        payload[SCREEN_UNTIL] = time.time() + queue.wait_seconds
+    return await queue.run_or_queued("inbound", payload)
 
 
 def inbound_message(p: dict[str, Any]) -> Inbound:
@@ -94,8 +111,11 @@ def handlers(engine: Engine) -> dict[str, Handler]:
         return _answer(done.dialog, outcome=done.word)
 
     async def inbound(p: dict[str, Any]) -> dict[str, Any]:
-        await engine.run(Reply(inbound_message(p)))
-        return {}
+        message = inbound_message(p)
+        # A USSD request waiting for this step's screen: what the engine shows the phone comes back in the result.
+        with collecting(message.msisdn, wanted=time.time() < float(p.get(SCREEN_UNTIL) or 0)) as shown:
+            verdict = (await engine.run(Reply(message))).verdict
+        return {"verdict": None if verdict is None else str(verdict), "shown": [asdict(item) for item in shown]}
 
     async def report(p: dict[str, Any]) -> dict[str, Any]:
         await engine.run(Report(DeliveryReport(p["provider_message_id"], p.get("client_id"), p["delivered"])))

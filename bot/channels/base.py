@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -78,6 +79,12 @@ class Channel(Protocol):
     name: str
 
     async def send(self, message: Outbound) -> Receipt: ...
+
+
+# How a channel hands a citizen's message in (bot/work.py, `take_inbound`: an `inbound` job on the work queue, for
+# every channel): kept once this returns; the job's result ({"verdict", "shown"}) when a worker finished it in
+# time, else None (it stays queued, or went to the operators' dead letters, and will be done).
+Take = Callable[[Inbound], Awaitable[dict[str, Any] | None]]
 
 
 def failure_for_status(status: int) -> SendFailure:

@@ -1,11 +1,14 @@
-"""Telegram through python-telegram-bot, by webhook inside our aiohttp app: the only module that knows its format."""
+"""Telegram through python-telegram-bot, by webhook inside our aiohttp app: the only module that knows its format.
+
+A citizen's text or tap is handed on as SMS is (`take`: an `inbound` job on the work queue, durable once queued);
+the binding of a chat to a phone, and the question asked again after it, are done in the webhook's request.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import logging
-import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +29,9 @@ from telegram.error import (
 )
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.channels.base import Inbound, Outbound, Receipt, SendError, SendFailure
+from bot.channels.base import Inbound, Outbound, Receipt, SendError, SendFailure, Take
 from bot.channels.telegram_buttons import Buttons, tapped
+from bot.commands import Repeat
 from bot.http.common import SETTINGS, errors, parse_json, read_body, unauthorized
 from bot.i18n import LANGUAGES, Translator
 from bot.settings import Settings
@@ -67,7 +71,8 @@ class TelegramChannel:
 
     name = "telegram"
 
-    def __init__(self, settings: Settings, store: Store, translator: Translator, engine: Callable[[], Engine]) -> None:
+    def __init__(self, settings: Settings, store: Store, translator: Translator, engine: Callable[[], Engine],
+                 take: Take) -> None:
         assert settings.telegram_token, "Telegram is off without a token"
         api, timeout = settings.telegram_api_url.rstrip("/"), settings.http_timeout_seconds
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
@@ -82,10 +87,10 @@ class TelegramChannel:
         self._translator = translator
         self._buttons = Buttons(translator)
         self._engine = engine
+        self._take = take
         self._started = False
         self._start_lock = asyncio.Lock()
         self._failures: dict[int, BaseException] = {}
-        self._tap_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         private = filters.ChatType.PRIVATE
         self.application.add_handlers([
             CommandHandler("start", self._on_start, filters=private),
@@ -177,7 +182,7 @@ class TelegramChannel:
         await self._store.bind_telegram(user.id, message.chat_id, msisdn)
         log.info("telegram: a chat is bound to %s", mask_msisdn(msisdn))
         await self._say(message.chat_id, "telegram.bound", dialog.language or lang, ReplyKeyboardRemove())
-        await self._engine().repeat_question(msisdn, self.name, note={"type": "channel", "action": "telegram_bound"})
+        await self._engine().run(Repeat(msisdn, self.name, note={"type": "channel", "action": "telegram_bound"}))
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
@@ -188,8 +193,7 @@ class TelegramChannel:
             if not await self._unbound_flood(user.id, update.update_id):
                 await self._ask_for_contact(message.chat_id, "telegram.not_bound", _language_of(user))
             return
-        await self._engine().take_words(Inbound(self.name, msisdn, message.text[:2000], f"tg:{update.update_id}",
-                                             message.date))
+        await self._take(Inbound(self.name, msisdn, message.text[:2000], f"tg:{update.update_id}", message.date))
 
     async def _on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, user, chat = update.callback_query, update.effective_user, update.effective_chat
@@ -201,25 +205,25 @@ class TelegramChannel:
             if chat is not None and not await self._unbound_flood(user.id, update.update_id):
                 await self._ask_for_contact(chat.id, "telegram.not_bound", _language_of(user))
             return
-        # One tap at a time per phone here, so that a double tap is checked after the first has landed.
-        lock = self._tap_locks.setdefault(msisdn, asyncio.Lock())
-        async with lock:
-            dialog = await self._waiting_dialog(msisdn)
-            language = dialog.language if dialog else _language_of(user)
-            button = tapped(query.data or "")
-            if button is None or dialog is None or dialog.dialog_id != button[1].dialog_id \
-                    or dialog.state not in button[1].states:
-                # An earlier question's button, a finished dialog's, or another dialog's of this phone.
-                log.info("telegram: a tap from %s on a closed question; nothing changed", mask_msisdn(msisdn))
-                await query.answer(self._text("telegram.stale_button", language))
-                return
-            reply, question = button
-            verdict = await self._engine().take_words(Inbound(self.name, msisdn, reply, f"tg:{update.update_id}",
-                                                              question=question))
-            if verdict in (Verdict.CLOSED, Verdict.DUPLICATE):  # the question moved on meanwhile, elsewhere
-                await query.answer(self._text("telegram.stale_button", language))
-                return
-            await query.answer()  # after the answer is taken: a failure here makes Telegram redeliver, deduplicated
+        dialog = await self._waiting_dialog(msisdn)
+        language = dialog.language if dialog else _language_of(user)
+        button = tapped(query.data or "")
+        if button is None or dialog is None or dialog.dialog_id != button[1].dialog_id \
+                or dialog.state not in button[1].states:
+            # An earlier question's button, a finished dialog's, or another dialog's of this phone.
+            log.info("telegram: a tap from %s on a closed question; nothing changed", mask_msisdn(msisdn))
+            await query.answer(self._text("telegram.stale_button", language))
+            return
+        reply, question = button
+        # The worker's judgement (dialogs/answers.py) under the phone's lock settles a double tap or an answer
+        # that arrived meanwhile elsewhere: the tap then meets a closed question, or is a copy.
+        done = await self._take(Inbound(self.name, msisdn, reply, f"tg:{update.update_id}", question=question))
+        if done is not None and done.get("verdict") in (Verdict.CLOSED, Verdict.DUPLICATE):
+            await query.answer(self._text("telegram.stale_button", language))
+            return
+        # After the answer is taken (or queued: kept, and done later): a failure here makes Telegram redeliver,
+        # deduplicated by the update's id.
+        await query.answer()
 
     async def _unbound_flood(self, user_id: int, update_id: int) -> bool:
         """A user bound to no phone is rate-limited like a phone (INBOUND_PER_MINUTE): past it, no answer."""

@@ -3,16 +3,17 @@
 The gateway posts `sessionId`, `serviceCode`, `phoneNumber` and `text` (every input of the session so far,
 joined by `*`), form-encoded or as JSON, and shows the answer: `CON <screen>` waits for the next input,
 `END <screen>` closes the session. USSD is pull: nothing can be sent to a phone unless it is asking right
-now, so `send` only holds a message as the screen of the request being answered for that phone.
+now, so `send` only adds a message to the screen of the step being run for that phone's request (`collecting`):
+the step's own result, whichever process runs it, never a buffer kept in this object.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import contextvars
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -64,7 +65,7 @@ class Screen:
 
 @dataclass(frozen=True)
 class Shown:
-    """A message the engine sent to the phone during this request: one screen's worth of text."""
+    """A message the engine sent to the phone during the step run for its request: one screen's worth of text."""
 
     msg_id: str | None
     language: str | None
@@ -77,35 +78,31 @@ def screen_fits(text: str) -> bool:
     return length_units(text) <= limit
 
 
-class _PhoneLocks:
-    """One asyncio lock per phone, forgotten once nobody holds or waits for it."""
+# The screen of the step running in this task (each job runs in a task of its own, bot/jobs.py): its phone and
+# what the engine sent it on USSD meanwhile. None outside such a step: then there is nobody to show a message to.
+_SCREEN: contextvars.ContextVar[tuple[str, list[Shown]] | None] = contextvars.ContextVar("ussd_screen", default=None)
 
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = {}
 
-    @contextlib.asynccontextmanager
-    async def hold(self, msisdn: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(msisdn, asyncio.Lock())
-        self._users[msisdn] = self._users.get(msisdn, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[msisdn] -= 1
-            if not self._users[msisdn]:
-                del self._users[msisdn], self._locks[msisdn]
+@contextlib.contextmanager
+def collecting(msisdn: str, *, wanted: bool = True) -> Iterator[list[Shown]]:
+    """While the step in this block runs for this phone's USSD request, what the engine sends it on USSD is
+    collected in the list yielded: the request's next screen (bot/work.py returns it as the `inbound` job's
+    result). Not `wanted` (nobody waits for the screen any more), sends fail as they do outside any step, and
+    the transcript says the screen was not shown."""
+    shown: list[Shown] = []
+    token = _SCREEN.set((msisdn, shown) if wanted else None)
+    try:
+        yield shown
+    finally:
+        _SCREEN.reset(token)
 
 
 class UssdChannel:
-    """Reads the gateway's posts, renders screens as `CON`/`END`, and holds what the engine sends meanwhile."""
+    """Reads the gateway's posts, renders screens as `CON`/`END`, and puts what the engine sends on the screen
+    of the step being run (`collecting`). It keeps no state: any process may parse, run or render."""
 
     name = "ussd"
     content_type = "text/plain"  # of the answer `render` writes
-
-    def __init__(self) -> None:
-        self._screens: dict[str, list[Shown]] = {}
-        self._locks = _PhoneLocks()
 
     # ---- wire format ------------------------------------------------------------------------------
 
@@ -144,34 +141,14 @@ class UssdChannel:
 
     # ---- screens ----------------------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def answering(self, msisdn: str) -> AsyncIterator[None]:
-        """While a phone's request is being answered, what the engine sends it becomes its screen.
-
-        One request per phone at a time: two at once (a gateway retry racing the original) would read
-        each other's screens.
-        """
-        async with self._locks.hold(msisdn):
-            self._screens[msisdn] = []
-            try:
-                yield
-            finally:
-                self._screens.pop(msisdn, None)
-
-    def take(self, msisdn: str) -> list[Shown]:
-        """What the engine sent to this phone since the request began (or since the last take)."""
-        shown = self._screens.get(msisdn, [])
-        self._screens[msisdn] = []
-        return shown
-
     async def send(self, message: Outbound) -> Receipt:
-        shown = self._screens.get(message.msisdn)
-        if shown is None:
-            # Only the engine's answer to this phone's own request can reach it; a push has nowhere to go.
-            raise SendError(SendFailure.BAD_CONTENT, "no USSD session is waiting for a screen")
+        screen = _SCREEN.get()
+        if screen is None or screen[0] != message.msisdn:
+            # Only a step run for this phone's own request can reach it; a push has nowhere to go.
+            raise SendError(SendFailure.BAD_CONTENT, "no USSD request of this phone waits for a screen")
         if not screen_fits(message.text):
             # A message with no USSD wording of its own: the gateway will cut it, so say which one.
             log.warning("USSD screen %s for %s is %d characters, over the limit", message.msg_id,
                         mask_msisdn(message.msisdn), length_units(message.text))
-        shown.append(Shown(message.msg_id, message.language, message.text))
+        screen[1].append(Shown(message.msg_id, message.language, message.text))
         return Receipt(f"ussd:{message.client_id}")

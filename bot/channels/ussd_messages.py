@@ -76,4 +76,6 @@ USSD_MESSAGES: dict[str, Message] = {
     N_("ussd.resume.bilingual"): Message((), {}, bilingual=True),
     # TRANSLATORS: USSD, last screen: your answer is taken; the result comes by SMS.
     N_("ussd.accepted"): Message((), {}),
+    # TRANSLATORS: USSD, last screen: answer received, to be processed (not yet); dial *1414# to go on; result by SMS.
+    N_("ussd.queued"): Message((), {}),
 }

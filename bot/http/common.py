@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.backends.assignment import signature_ok
 from bot.clock import Clock
 from bot.engine import Engine
-from bot.jobs import JobFailed, JobQueue
+from bot.jobs import JobQueue
 from bot.safejson import JsonProblem, loads
 from bot.settings import Settings
 from bot.store import Store
@@ -26,12 +26,7 @@ async def run_or_queued(request: web.Request, kind: str, payload: dict[str, Any]
     """The job's result; None when it is queued: not done in time, or waiting for a phone a dead worker locked,
     or failed and kept in the dead letters for an operator (what arrived is kept each time, so the sender need
     not post it again)."""
-    try:
-        return await request.app[JOBS].run(kind, payload)
-    except JobFailed as error:
-        if error.code in ("busy", "dead_letter"):
-            return None
-        raise
+    return await request.app[JOBS].run_or_queued(kind, payload)
 
 
 def errors(status: int, *items: tuple[str, str, str]) -> web.Response:

@@ -9,9 +9,9 @@ from aiohttp import web
 
 from bot.channels.base import DeliveryReport, Inbound, InboundFormatError
 from bot.channels.sms import ForeignClientId, SmsChannel
-from bot.http.common import CLOCK, SETTINGS, STORE, errors, parse_json, read_body, run_or_queued
+from bot.http.common import CLOCK, JOBS, SETTINGS, STORE, errors, parse_json, read_body, run_or_queued
 from bot.http.gateway_auth import GATEWAYS, refused
-from bot.work import inbound_payload, report_payload
+from bot.work import report_payload, take_inbound
 
 SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ async def post_sms(request: web.Request) -> web.Response:
 async def take_message(request: web.Request, message: Inbound) -> web.Response:
     """Queue a citizen's SMS, whichever gateway brought it: durable once queued; answered when a worker has
     handled it (or, all of them busy or down, as queued)."""
-    done = await run_or_queued(request, "inbound", inbound_payload(message))
+    done = await take_inbound(request.app[JOBS], message)
     return web.json_response({"accepted": True, **({} if done is not None else {"queued": True})})
 
 

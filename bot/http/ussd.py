@@ -1,8 +1,10 @@
 """The USSD callback: dialling *1414# shows the question the phone's open dialog waits for and takes the answer.
 
-A session cut off by the network (no END was shown) is offered back on the next dial: 1 continues with the
-screen it stopped at, 2 starts the question again with its full text. Where each phone's last session
-stopped lives in Redis, so any bot process can answer the next post.
+Each input is a citizen's message like an SMS: an `inbound` job on the work queue (durable once queued,
+done by whichever worker takes it), and the screen it leads to is that job's result (bot/work.py: what the
+engine showed the phone during the step). A session cut off by the network (no END was shown) is offered
+back on the next dial: 1 continues with the screen it stopped at, 2 starts the question again with its full
+text. Where each phone's last session stopped lives in Redis, so any bot process can answer the next post.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.base import Inbound, InboundFormatError
-from bot.channels.ussd import Screen, Shown, UssdChannel, UssdRequest
-from bot.http.common import CLOCK, ENGINE, SETTINGS, STORE, errors, read_body
+from bot.channels.ussd import Screen, Shown, UssdChannel, UssdRequest, collecting
+from bot.commands import Repeat
+from bot.http.common import CLOCK, ENGINE, JOBS, SETTINGS, STORE, errors, read_body
 from bot.http.gateway_auth import GATEWAYS, refused
+from bot.work import take_inbound
 from dialogs.answers import Question
 from dialogs.model import Dialog, from_iso, iso
 from domain.masking import mask_msisdn
@@ -45,8 +49,7 @@ async def post_ussd(request: web.Request) -> web.Response:
         ussd = channel.parse(body, request.content_type)
     except InboundFormatError as error:
         return errors(422, (error.field, "invalid", str(error)))
-    async with channel.answering(ussd.msisdn):
-        screen = await UssdTurn(request.app, ussd).answer()
+    screen = await UssdTurn(request.app, ussd).answer()
     return web.Response(text=channel.render(screen), content_type=channel.content_type)
 
 
@@ -108,6 +111,7 @@ class UssdTurn:
         self.clock = app[CLOCK]
         self.channel = app[USSD_CHANNEL]
         self.settings = app[SETTINGS]
+        self.jobs = app[JOBS]
         self.request = request
         self.msisdn = request.msisdn
 
@@ -128,9 +132,9 @@ class UssdTurn:
                             len(inputs) - previous.seen, len(inputs) - first)
             # Every input of this post was typed on the screen shown before it: only the first can have read
             # it; a further one (a double input) meets a question already answered and is set aside.
-            shown = previous.shown()
+            question = previous.shown()
             for n in range(first, len(inputs)):
-                screen = await self._take(session, n, inputs[n], shown)
+                screen = await self._take(session, n, inputs[n], question)
                 if not screen.open:
                     break
         else:
@@ -158,15 +162,20 @@ class UssdTurn:
         recent = bool(previous.at) and self.clock.now() - from_iso(previous.at) <= RESUME_WITHIN
         return previous.open and previous.question is not None and recent and previous.stands_at(dialog)
 
-    async def _take(self, session: Session, n: int, answer: str, shown: Question | None) -> Screen:
+    async def _take(self, session: Session, n: int, answer: str, question: Question | None) -> Screen:
         if session.resuming:
             return await self._resume(session, answer)
         before = await self.store.phone_active(self.msisdn)
         # Unique per input and the same when the gateway repeats a post: the engine applies it once.
-        await self.engine.take_words(Inbound("ussd", self.msisdn, answer, f"{session.session_id}:{n + 1}",
-                                             question=shown))
+        message = Inbound("ussd", self.msisdn, answer, f"{session.session_id}:{n + 1}", question=question)
+        done = await take_inbound(self.jobs, message, screen=True)
+        if done is None:
+            # Kept on the queue (workers busy, the phone locked by a stopped worker, or given to an operator):
+            # it will be taken, but its screen cannot wait. The next dial shows where the dialog stands.
+            log.warning("USSD %s: input %d queued; the session ends", mask_msisdn(self.msisdn), n + 1)
+            return Screen(self._render("ussd.queued", session.language), False)
         dialog = await self.store.load(before) if before else None
-        return await self._shown(session, dialog)
+        return await self._shown(session, dialog, [Shown(**item) for item in done.get("shown", [])])
 
     async def _resume(self, session: Session, answer: str) -> Screen:
         choice = unicodedata.normalize("NFKC", answer).strip()
@@ -183,14 +192,18 @@ class UssdTurn:
     async def _question(self, session: Session) -> Screen:
         """The open question with its full text (recorded in the transcript), or the information screen."""
         session.resuming = False
-        dialog = await self.engine.repeat_question(self.msisdn, self.channel.name)
+        # Done here, not queued: nothing the citizen said is at stake (the gateway dials again), and the screen
+        # is all it makes. Collected the same way as a job's (bot/work.py), in this request's own task.
+        with collecting(self.msisdn) as shown:
+            dialog = (await self.engine.run(Repeat(self.msisdn, self.channel.name))).dialog
         if dialog is None:
             return self._info()
-        return await self._shown(session, dialog, ask_again=False)
+        return await self._shown(session, dialog, shown, ask_again=False)
 
-    async def _shown(self, session: Session, dialog: Dialog | None, *, ask_again: bool = True) -> Screen:
-        """The screen for what the engine just said; it stays open while the dialog waits for an answer."""
-        text = compose(self.channel.take(self.msisdn))
+    async def _shown(self, session: Session, dialog: Dialog | None, shown: list[Shown], *,
+                     ask_again: bool = True) -> Screen:
+        """The screen for what the engine said in a step; it stays open while the dialog waits for an answer."""
+        text = compose(shown)
         waiting = dialog is not None and dialog.awaiting
         if text is None:
             # The step said nothing here (a repeated input, a submission to retry later): say where it stands.

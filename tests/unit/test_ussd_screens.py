@@ -47,7 +47,7 @@ def translator() -> Translator:
 
 
 def test_ussd_ids_are_registered_and_prefixed() -> None:
-    assert len(USSD_IDS) == len(SAID_ON_USSD) + 4  # and the screens of its own: info, resume (2), accepted
+    assert len(USSD_IDS) == len(SAID_ON_USSD) + 5  # and the screens of its own: info, resume (2), accepted, queued
     assert set(SHOWN_IN_BOTH_LANGUAGES) <= set(USSD_IDS)
 
 

@@ -228,12 +228,13 @@ class Engine:
         dialog = done.dialog
         if _keeps_phone(dialog):
             return
-        if await self.store.phone_active(dialog.msisdn) != dialog.dialog_id:
-            return
-        await self.store.set_phone_active(dialog.msisdn, None)
-        while (next_id := await self.store.dequeue(dialog.msisdn)) is not None:
+        # Fenced, in one script: the slot cleared if it is this dialog's, the next queued id popped, and the lock
+        # let go when there is none to start.
+        next_id = await self.store.hand_on(done.fence, dialog.msisdn, dialog.dialog_id)
+        while next_id is not None:
             queued = await self.store.load(next_id)
             if queued is None or queued.state not in ("new", "queued"):
+                next_id = await self.store.dequeue(dialog.msisdn)
                 continue
             step = self.step(queued, fence=done.fence, proactive=True)
             await self._start(step)

@@ -75,6 +75,25 @@ return {redis.call('GET', KEYS[2]), redis.call('HKEYS', KEYS[3])}
 """
 
 
+# A dialog that stopped waiting hands its phone on, fenced: KEYS[1] the lock, KEYS[2] the phone's slot (hash),
+# KEYS[3] its queue; ARGV[1] the token, ARGV[2] the dialog's id. If it is the phone's active dialog, the slot is
+# cleared and the next queued id popped; when there is none to start, the lock is let go in the same script.
+# Returns {next id or false, 1 if the lock was let go}.
+HAND_ON = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LOCK_LOST the phone lock lapsed') end
+local nxt = false
+if redis.call('HGET', KEYS[2], 'active') == ARGV[2] then
+  redis.call('HDEL', KEYS[2], 'active')
+  nxt = redis.call('LPOP', KEYS[3])
+end
+if not nxt then
+  redis.call('DEL', KEYS[1])
+  return {false, 1}
+end
+return {nxt, 0}
+"""
+
+
 @dataclass
 class Fence:
     """The lock a step holds: its key and the token only this holder knows; `released` once a commit let it go."""
@@ -161,6 +180,23 @@ async def fenced_execute(script: AsyncScript, fence: Fence, commands: Commands,
         raise
     fence.released = release
     return replies
+
+
+async def hand_on(script: AsyncScript, fence: Fence, slot: str, queue: str, dialog_id: str) -> str | None:
+    """Run HAND_ON for `dialog_id` under `fence`: the next queued dialog's id to start (the lock still held), or
+    None (the lock let go). LockLost when the lock was lost: nothing changed."""
+    if fence.released:
+        raise LockLost("the phone's lock was let go by an earlier commit of this step; nothing was written")
+    try:
+        nxt, released = await script(keys=[fence.key, slot, queue], args=[fence.token, dialog_id])
+    except ResponseError as error:
+        if str(error).startswith(LOST):
+            raise LockLost("the phone's lock was lost before the phone was handed on; nothing changed") from error
+        raise
+    fence.released = bool(released)
+    if nxt is None:
+        return None
+    return nxt.decode() if isinstance(nxt, bytes) else str(nxt)
 
 
 def register(redis: Redis) -> AsyncScript:

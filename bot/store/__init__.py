@@ -86,6 +86,7 @@ class Store(DialogWrites, Deliveries, DialogIndexes, Timers, ReplyReads, Telegra
         self._fenced = fencing.register(redis)
         self._lock_and_read = redis.register_script(fencing.LOCK_AND_READ)
         self._lock_and_load = redis.register_script(fencing.LOCK_AND_LOAD)
+        self._hand_on = redis.register_script(fencing.HAND_ON)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

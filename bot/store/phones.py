@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.fencing import PhoneLock
+from redis.commands.core import AsyncScript
+
+from bot import fencing
+from bot.fencing import Fence, PhoneLock
 from bot.store.base import StoreBase
 from bot.store.codec import as_text
 
@@ -17,6 +20,13 @@ class PhoneSlot(StoreBase):
     """One conversation per phone: the lock, the active dialog, the queue; inbound counting and dedup."""
 
     lock_seconds: float
+    _hand_on: AsyncScript  # fencing.HAND_ON
+
+    async def hand_on(self, fence: Fence, msisdn: str, dialog_id: str) -> str | None:
+        """`dialog_id` no longer waits: if it is the phone's active dialog, clear the slot and pop the next queued
+        id (returned, the lock still held); with none to start, let the lock go. One fenced script."""
+        return await fencing.hand_on(self._hand_on, fence, self.keys.phone(msisdn), self.keys.phone_queue(msisdn),
+                                     dialog_id)
 
     def phone_lock(self, msisdn: str) -> PhoneLock:
         """The lock that serialises every change to the dialogs of one phone (lock, then load).

@@ -94,3 +94,22 @@ async def test_a_consent_committed_while_another_extends_the_chain_is_chained_af
     lines = await store.ledger_lines()
     assert head.seq == 2 and verify(lines, head, base) == (2, [])
     assert [json.loads(line)["dialog_id"] for line in lines] == [second.dialog_id, first.dialog_id]
+
+
+async def test_handing_the_phone_on_after_the_lock_is_lost_changes_nothing(store: Store) -> None:
+    dialog = _dialog(store, PHONE)
+    await store.set_phone_active(PHONE, dialog.dialog_id)
+    await store.enqueue(PHONE, "d_0000-0000-0000-0002")
+    async with store.phone_lock(PHONE) as lock:
+        await store.redis.delete(store.keys.phone_lock(PHONE))
+        async with store.phone_lock(PHONE):
+            before = await _everything(store)
+            with pytest.raises(LockLost):
+                await store.hand_on(lock.fence, PHONE, dialog.dialog_id)
+            assert await _everything(store) == before
+    async with store.phone_lock(PHONE) as lock:  # held: the slot cleared, the next popped, the lock kept for it
+        assert await store.hand_on(lock.fence, PHONE, dialog.dialog_id) == "d_0000-0000-0000-0002"
+        assert await store.phone_active(PHONE) is None and not lock.fence.released
+    async with store.phone_lock(PHONE) as lock:  # nothing queued: the lock let go in the same script
+        assert await store.hand_on(lock.fence, PHONE, dialog.dialog_id) is None
+        assert lock.fence.released and await store.redis.get(store.keys.phone_lock(PHONE)) is None

@@ -139,11 +139,11 @@ class Accepting:
 # the lock with every read in one script, the decision's commit, and its sends' commit, which lets the lock go.
 # A consent reads the ledger's head as well (its records are chained to it). The reply that submits the
 # application also commits the backend's answer (the submission is an effect whose result the step records) and
-# hands the phone on, as the dialog stops waiting for the citizen: the slot read, cleared, the queue popped, and
-# the lock let go on its own (these are not folded into a script yet).
+# hands the phone on, as the dialog stops waiting for the citizen: the slot cleared, the queue popped and the lock
+# let go in one fenced script.
 STEP_ROUND_TRIPS = {"unclear reply, re-prompted": 4, "consent, account on record to confirm": 5,
-                    "consent, no account on record": 5, "account confirmed, application submitted": 9,
-                    "IBAN typed, application submitted": 9}
+                    "consent, no account on record": 5, "account confirmed, application submitted": 6,
+                    "IBAN typed, application submitted": 6}
 
 
 async def test_round_trips_of_a_replys_own_step(counted: Counted) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.fencing import Fence, LockLost
-from bot.http.common import STORE
+from bot.http.common import ENGINE, STORE
 from bot.ledger import verify
 from bot.logtail import LogFilter, tail
 from bot.packing import ARCHIVE_V1
@@ -78,7 +78,10 @@ async def views(running: Running, dialog_id: str) -> dict[str, Any]:
     assert dialog is not None
     stored = json.loads(dialog.to_json())
     del stored["timers"]  # the `compact` timer is the one thing archiving takes away
-    return {"api": await running.client.dialog(dialog_id), "console": console, "page": page, "logs": lines,
+    async with session.get(f"{url}/ops/api/dialogs", params={"search": dialog.msisdn}, headers=OPS) as resp:
+        found = await resp.json()  # the console's search by phone
+    return {"api": await running.client.dialog(dialog_id), "api_list": await running.client.dialogs(
+                msisdn=dialog.msisdn), "console": console, "console_search": found, "page": page, "logs": lines,
             "stored": stored, "log": await store.dialog_log(dialog_id), "ledger": await store.dialog_ledger(dialog_id)}
 
 
@@ -220,3 +223,36 @@ async def test_archiving_is_fenced_by_the_phones_lock(compacting: Running) -> No
         await store.compact(dialog, previous, fence=Fence(store.keys.phone_lock(dialog.msisdn), "not-the-holder"))
     assert not await is_archived(running, dialog.dialog_id)
     assert set(await own_keys(running, dialog.dialog_id)) >= {"dialog", ":log"}
+
+
+async def test_an_archived_dialog_still_answers_a_repeated_event_a_second_one_for_its_child_and_a_decision(
+        compacting: Running) -> None:
+    """What idempotency needs stays: the event id, the subject claims and the application id still name it."""
+    running = compacting
+    client, store = running.client, _store(running)
+    phone = PHONES["assigned"]
+    _, answer, event = await birth(client, msisdn=phone)
+    await client.phone_says(phone, "1")
+    await client.advance(running.system.settings.duplicate_window_seconds + 1)
+    await client.phone_says(phone, "1")
+    await client.advance(2 * 3600)
+    dialog_id = answer["dialog_id"]
+    await client.advance(DAYS * 86400 + 3600)
+    assert await is_archived(running, dialog_id)
+    dialog = await store.load(dialog_id)
+    assert dialog is not None and dialog.status == "assigned" and dialog.application and dialog.decision
+
+    status, again = await client.post_event(event)  # the registry posts the same event again
+    assert status == 200 and again["dialog_id"] == dialog_id and again["status"] == "assigned"
+    now = (await client.clock())["now"]
+    second = {**event, "event_id": f"{event['event_id']}-again", "registered_at": now,
+              "recipient": {**event["recipient"], "msisdn": "+77011117009"}}  # the same child, another record
+    status, other = await client.post_event(second)
+    assert status == 202, other
+    duplicate = await client.dialog(other["dialog_id"])
+    assert duplicate["status"] == "duplicate" and duplicate["duplicate_of"] == dialog_id
+    engine = running.system.runner.app[ENGINE]
+    outcome, decided = await engine.decision({**dialog.decision, "application_id": dialog.application["id"],
+                                              "decision_due": None})
+    assert outcome == "already" and decided is not None and decided.dialog_id == dialog_id
+    assert await is_archived(running, dialog_id)  # none of them wrote to it

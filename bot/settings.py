@@ -133,8 +133,9 @@ class Settings:
     # The dialog log: per-dialog records kept this long (the record of a benefit outlives the dialog).
     log_retention_days: int = 400
     # A closed dialog unchanged this long is archived in compact form (bot/store/compaction.py): every reader still
-    # shows it whole, a fraction of the memory. 3: late replies, delivery reports and the operators' look at the
-    # week's closed dialogs mostly come before; one that comes after is answered all the same. 0: never.
+    # shows it whole, in a fraction of the memory. 3: most late replies and delivery reports come before; one that
+    # comes after is answered all the same, and saves the dialog in its ordinary form until it is quiet again.
+    # 0: never.
     compact_closed_after_days: int = 3
     # The live feed that `proactive-bot logs -f` and the console tail: the newest this many records (each
     # dialog's own log is kept whole, above). 10 000 is minutes of a busy day; each record is ~250 bytes.

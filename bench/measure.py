@@ -16,6 +16,8 @@ from redis.asyncio import Redis
 _TAG = r"\{s[0-9a-f]{2}\}:"  # a shard's hash tag (bot/store/keys.py, Keys)
 _FAMILIES = (
     (re.compile(rf"^{_TAG}dialog:[^:]+:log$"), "dialog log (list)"),
+    (re.compile(rf"^{_TAG}dialog:[^:]+:logz$"), "dialog log, archived (string)"),
+    (re.compile(rf"^{_TAG}dialog:[^:]+:delivered$"), "delivery reports beside the dialog (hash)"),
     (re.compile(rf"^{_TAG}dialog:[^:]+$"), "dialog record (JSON)"),
     (re.compile(r"^event:"), "event id → dialog"),
     (re.compile(r"^subject:"), "subject IIN → dialog"),
@@ -34,6 +36,7 @@ _FAMILIES = (
     (re.compile(rf"^{_TAG}index:"), "operator indexes"),
     (re.compile(rf"^{_TAG}stats"), "counters"),
     (re.compile(r"^\{jobs\}:"), "work queue (streams)"),
+    (re.compile(r"^\{ledger\}:"), "consent ledger"),
 )
 
 

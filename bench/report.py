@@ -80,6 +80,11 @@ def summarise(runs: list[dict[str, Any]], memory: list[dict[str, Any]], bench: d
         "redis_memory_bytes_per_closed_dialog": over([r["closed_dialogs_memory"]["bytes_per_dialog"]
                                                       for r in replays]),
         "redis_memory_bytes_per_closed_dialog_without_feed": over([_without_feed(r) for r in replays]),
+        "redis_memory_bytes_per_archived_dialog": over([r["archived_dialogs_memory"]["bytes_per_dialog"]
+                                                        if "archived_dialogs_memory" in r else None for r in replays]),
+        "redis_memory_bytes_per_archived_dialog_without_feed": over([
+            _without_feed(r, "archived_dialogs_memory") if "archived_dialogs_memory" in r else None
+            for r in replays]),
         "cpu_ms_per_dialog": {
             "bot_and_mocks_process": over(cpu_process),
             "bot_estimate": over([c * bot_share / (bot_share + mocks_share) if c and bot_share is not None
@@ -108,11 +113,11 @@ def summarise(runs: list[dict[str, Any]], memory: list[dict[str, Any]], bench: d
             "profile": prof, "memory": memory, "runs": runs}
 
 
-def _without_feed(replay: dict[str, Any]) -> float:
+def _without_feed(replay: dict[str, Any], reading: str = "closed_dialogs_memory") -> float:
     """Closed-dialog bytes without the live log feed (a stream capped at 100 000 records, shared by all)."""
-    families = replay["closed_dialogs_memory"]["families"]
+    families = replay[reading]["families"]
     feed = sum(f["bytes"] for name, f in families.items() if name.startswith("live log feed"))
-    return float(replay["closed_dialogs_memory"]["bytes_per_dialog"] - feed / max(replay["citizens"], 1))
+    return float(replay[reading]["bytes_per_dialog"] - feed / max(replay["citizens"], 1))
 
 
 def targets(figures: dict[str, Any], memory: list[dict[str, Any]], rate: float, goal_ms: float) -> list[dict[str, Any]]:
@@ -187,6 +192,11 @@ def markdown(doc: dict[str, Any]) -> str:
             _row("Redis bytes per closed dialog kept (replay)", f["redis_memory_bytes_per_closed_dialog"], "bytes", 0),
             _row("  the same without the capped live log feed", f["redis_memory_bytes_per_closed_dialog_without_feed"],
                  "bytes", 0),
+            *([_row("Redis bytes per closed dialog once archived (replay)",
+                    f["redis_memory_bytes_per_archived_dialog"], "bytes", 0),
+               _row("  the same without the capped live log feed",
+                    f["redis_memory_bytes_per_archived_dialog_without_feed"], "bytes", 0)]
+              if f.get("redis_memory_bytes_per_archived_dialog", {}).get("median") is not None else []),
             _row("CPU per completed dialog: bot + mocks process", f["cpu_ms_per_dialog"]["bot_and_mocks_process"],
                  "ms", 2),
             _row("  of which bot (profile share)", f["cpu_ms_per_dialog"]["bot_estimate"], "ms", 2),
@@ -236,16 +246,21 @@ def _memory(doc: dict[str, Any]) -> list[str]:
                    f"{_n(m.get('keys_bytes_per_dialog'), 0)} |")
     detailed = next((m for m in doc["memory"] if m.get("families_bytes_per_dialog")), None)
     closed = doc["runs"][0]["replay"]["closed_dialogs_memory"] if doc["runs"] else None
+    archived = doc["runs"][0]["replay"].get("archived_dialogs_memory") if doc["runs"] else None
     if detailed or closed:
-        out += ["", "Bytes per dialog by key family (open: the memory experiment; closed: the replay of run 1):", "",
-                "| key family | open | closed, kept |", "|---|---|---|"]
+        out += ["", "Bytes per dialog by key family (open: the memory experiment; closed: the replay of run 1, "
+                "kept, then once archived):", "",
+                "| key family | open | closed, kept | closed, archived |", "|---|---|---|---|"]
         names = list((detailed or {}).get("families_bytes_per_dialog", {}))
         names += [n for n in (closed or {}).get("families", {}) if n not in names]
+        names += [n for n in (archived or {}).get("families", {}) if n not in names]
         count = doc["runs"][0]["replay"]["citizens"] if doc["runs"] else 1
         for name in names:
             open_b = (detailed or {}).get("families_bytes_per_dialog", {}).get(name)
             fam = (closed or {}).get("families", {}).get(name)
-            out.append(f"| {name} | {_n(open_b, 0)} | {_n(fam['bytes'] / count if fam else None, 0)} |")
+            later = (archived or {}).get("families", {}).get(name)
+            out.append(f"| {name} | {_n(open_b, 0)} | {_n(fam['bytes'] / count if fam else None, 0)} | "
+                       f"{_n(later['bytes'] / count if later else None, 0)} |")
     return out
 
 

@@ -16,6 +16,7 @@ from bench import profile
 from bench.citizens import UNCLEAR, YES, Citizen, iban, mistyped, population, typed
 from bench.load import Driver, intake_burst, replay, reply_level, verify
 from bench.measure import keys_memory, latency_ms, own_cpu_seconds, redis_info
+from bench.server import ARCHIVE_AFTER_DAYS
 from bench.system import start_system
 from bot.clock import ALMATY
 
@@ -159,6 +160,11 @@ async def replay_run(options: Options, redis: Redis, run: str, *, profile_to: Pa
             memory = await keys_memory(redis, system.prefix)
             result["closed_dialogs_memory"] = {"bytes_per_dialog": memory["total_bytes"] / max(len(citizens), 1),
                                                "families": memory["families"]}
+            # The clock moves on until every closed dialog is archived (bot/store/compaction.py); read again.
+            await driver.advance_to(driver.sim + (ARCHIVE_AFTER_DAYS + 1) * 86400)
+            memory = await keys_memory(redis, system.prefix)
+            result["archived_dialogs_memory"] = {"bytes_per_dialog": memory["total_bytes"] / max(len(citizens), 1),
+                                                 "families": memory["families"]}
     finally:
         if sampler is not None:
             await profile.stop(sampler)

@@ -98,6 +98,11 @@ def stats(system: DevSystem, workers: list[asyncio.subprocess.Process]) -> dict[
     }
 
 
+# Closed dialogs are archived this long after their last change: past the replay's four-day tail, so that the
+# replay's "closed, kept" figure is read before any is archived, and its "archived" figure after (bench/run.py).
+ARCHIVE_AFTER_DAYS = 7
+
+
 async def start_workers(count: int, redis_url: str, prefix: str, url: str,
                         client_id_secret: str) -> list[asyncio.subprocess.Process]:
     """`count` `proactive-bot worker` processes doing this system's queued work (the timers stay with its
@@ -110,7 +115,8 @@ async def start_workers(count: int, redis_url: str, prefix: str, url: str,
            "REDIS_URL": redis_url, "KEY_PREFIX": prefix, "PUBLIC_URL": url,
            "SMS_GATEWAY_URL": f"{url}/mock/sms", "EGOV_URL": f"{url}/mock/egov",
            "ASSIGNMENT_URL": f"{url}/mock/assignment", "POLL_TIMERS": "0", "TELEGRAM_TOKEN": "",
-           "WORKER_CONCURRENCY": "32", "LOG_LEVEL": "WARNING"}
+           "WORKER_CONCURRENCY": "32", "LOG_LEVEL": "WARNING",
+           "COMPACT_CLOSED_AFTER_DAYS": str(ARCHIVE_AFTER_DAYS)}
     binary = os.path.join(os.path.dirname(sys.executable), "proactive-bot")
     workers = []
     for _ in range(count):
@@ -128,7 +134,7 @@ async def serve(redis_url: str, prefix: str, clock_start: dt.datetime, experimen
     redis = counting_redis(redis_url, blocking=experiments_module.POOL_EXPERIMENT in experiments)
     # With worker processes, this one only answers HTTP, queues, runs the mocks and the simulated clock.
     settings = Settings(key_prefix=prefix, worker_concurrency=0 if workers else 16,
-                        sms_client_id_secret=secrets.token_hex(32))
+                        sms_client_id_secret=secrets.token_hex(32), compact_closed_after_days=ARCHIVE_AFTER_DAYS)
     system = await start_dev(port=0, clock_start=clock_start, redis=redis, settings=settings)
     _count_steps(system)
     processes = await start_workers(workers, redis_url, prefix, system.url,

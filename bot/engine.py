@@ -7,6 +7,7 @@ import json
 import logging
 from typing import Any, assert_never
 
+from bot import compaction
 from bot.backends.assignment import AssignmentBackend
 from bot.backends.egov import EgovClient
 from bot.channels.base import Channel, DeliveryReport, Inbound, SendError
@@ -118,6 +119,7 @@ class Engine:
     async def commit(self, step: Step, *, release: bool = False) -> None:
         """Save the step, fenced by its lock; `release` lets the lock go in the same script (its last commit)."""
         _keep_outbox_armed(step.dialog, self.clock.now())
+        compaction.arm(step.dialog, self.clock.now(), self.settings.compact_closed_after_days)
         # A consent, refusal, opt-out or account confirmation is saved with its ledger record, in one transaction.
         evidence = ledger_acts(step.dialog, step.new_history(), key=self.settings.ledger_key,
                                extra_log=step.extra_log)
@@ -536,9 +538,14 @@ class Engine:
                 # could): rewrite the score rather than let the clock spin on a timer that will not fire.
                 await self.store.save(loaded, {}, fence=lock.fence)
                 return
+            if compaction.ready(loaded, [name for _, name in due], self.settings.compact_closed_after_days):
+                await compaction.compact(self.store, loaded, lock.fence)  # closed and quiet: archived
+                return
             step = self.step(loaded, fence=lock.fence, proactive=True)
             for at, name in due:
                 del loaded.timers[name]
+                if name == compaction.COMPACT:
+                    continue  # not yet: something else is due or waiting; this step's save arms it again
                 step.extra_log.append({"type": "timer", "kind": name, "due": at,
                                        "lag_seconds": round((now - from_iso(at)).total_seconds(), 3)})
                 if name == "start":

@@ -9,6 +9,17 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+MAX_COMPACT_DAYS = 3650
+
+
+def _days(env: dict[str, str], name: str) -> int:
+    """A whole number of days from 0 to MAX_COMPACT_DAYS; ValueError naming the variable otherwise."""
+    text = env[name].strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_COMPACT_DAYS:
+        raise ValueError(f"{name} must be a whole number of days from 0 (never) to {MAX_COMPACT_DAYS}, "
+                         f"got {env[name]!r}")
+    return int(text)
+
 
 def _hhmm(text: str) -> dt.time:
     hours, minutes = text.split(":")
@@ -121,6 +132,11 @@ class Settings:
     timer_lease_seconds: float = 120.0
     # The dialog log: per-dialog records kept this long (the record of a benefit outlives the dialog).
     log_retention_days: int = 400
+    # A closed dialog unchanged this long is archived in compact form (bot/store/compaction.py): every reader still
+    # shows it whole, in a fraction of the memory. 3: most late replies and delivery reports come before; one that
+    # comes after is answered all the same, and saves the dialog in its ordinary form until it is quiet again.
+    # 0: never.
+    compact_closed_after_days: int = 3
     # The live feed that `proactive-bot logs -f` and the console tail: the newest this many records (each
     # dialog's own log is kept whole, above). 10 000 is minutes of a busy day; each record is ~250 bytes.
     log_feed_maxlen: int = 10_000
@@ -164,6 +180,8 @@ class Settings:
         ):
             if name.upper() in env:
                 values[name] = int(env[name.upper()])
+        if "COMPACT_CLOSED_AFTER_DAYS" in env:
+            values["compact_closed_after_days"] = _days(env, "COMPACT_CLOSED_AFTER_DAYS")
         for name in ("http_timeout_seconds", "phone_lock_seconds", "job_wait_seconds", "job_claim_idle_seconds",
                      "timer_lease_seconds", "job_dead_letter_after_seconds", "ops_auth_backoff_seconds",
                      "ops_auth_backoff_max_seconds", "ops_stream_recheck_seconds"):

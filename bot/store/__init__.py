@@ -10,6 +10,7 @@ The store is one class, `Store`, made of mixins that each hold one concern:
     ledger.py      Ledger: the consent ledger's chain (extend, read, trim)
     claims.py      Claims: the event id and the subjects a dialog holds
     save.py        DialogWrites: create and save, the dialog's own transaction; Marks, index_marks
+    compaction.py  Compaction: a closed, quiet dialog and its log archived (what it does to each key)
     deliveries.py  Deliveries: gateway receipts, delivery reports taken without a step
     indexes.py     DialogIndexes: pages of the indexes of dialogs, a phone's dialogs
     timers.py      Timers: next due, claim due, drop
@@ -22,10 +23,10 @@ Mixins rather than parts the store holds and forwards to: the dialog's transacti
 ledger records into one pipeline, so those concerns share `self` (the client, the keys, whether Redis is a
 cluster) as they did in one class; each method is defined once, with its signature, in its concern's module,
 and `Store` adds only its constructor. A mixin that uses another concern names it as its base (DialogWrites:
-DialogLog, Ledger, Claims; DialogLog: DialogReads, since a dialog's log is read with the dialog), so mypy
-checks each module alone, and the modules import one another only downwards, never this package. The Lua
-scripts sit beside the methods that run them; `Store.__init__` registers them (no Redis call: a script is
-loaded when first run).
+DialogLog, Ledger, Claims; Compaction: DialogWrites; DialogLog: DialogReads, since a dialog's log is read with
+the dialog), so mypy checks each module alone, and the modules import one another only downwards, never this
+package. The Lua scripts sit beside the methods that run them; `Store.__init__` registers them (no Redis call: a
+script is loaded when first run).
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ from redis.asyncio.cluster import RedisCluster
 
 from bot import fencing
 from bot.store.claims import DELETE_IF_EQUAL
+from bot.store.compaction import Compaction
 from bot.store.deliveries import RECORD_DELIVERY, Deliveries
 from bot.store.indexes import DialogIndexes
 from bot.store.keys import DIALOG_ID, MAX_SHARDS, SHARD_INDEXES, STREAM_ID, Keys, dialog_shard
 from bot.store.ledger import TRIM_LEDGER
 from bot.store.log import DAY_STATS_SECONDS, LogObserver
 from bot.store.phones import INBOUND_MEMORY_SECONDS
-from bot.store.save import DialogWrites, Marks, index_marks
+from bot.store.save import Marks, index_marks
 from bot.store.snapshot import ReplyReads, ReplySnapshot
 from bot.store.telegram import TelegramBindings
 from bot.store.timers import CLAIM_DUE, Timers
@@ -64,7 +66,7 @@ __all__ = [
 ]
 
 
-class Store(DialogWrites, Deliveries, DialogIndexes, Timers, ReplyReads, TelegramBindings, UssdSessions):
+class Store(Compaction, Deliveries, DialogIndexes, Timers, ReplyReads, TelegramBindings, UssdSessions):
     """The bot's persistence: dialogs, indexes, phone slots and timers."""
 
     def __init__(self, redis: Redis, prefix: str = "pb", *, shards: int = 16,

@@ -12,10 +12,12 @@ from bot.store.codec import json_line
 from bot.store.log import DialogLog
 from dialogs.model import dialog_id_of, iso
 
-# A delivery report without a step: marked beside the dialog and logged, unless the dialog is unknown (0) or
-# its reports need a step (0: an SMS of it failed, resends may be waiting), or it was taken already (2).
+# A delivery report without a step: marked beside the dialog and logged, unless the dialog is unknown (0), or
+# archived (0: nothing is written beside an archived dialog but by a step, bot/store/compaction.py), or its
+# reports need a step (0: an SMS of it failed, resends may be waiting), or it was taken already (2).
 RECORD_DELIVERY = """
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[2], '!') == 1 then return 0 end
+local head = redis.call('GETRANGE', KEYS[1], 0, 0)
+if head == '' or head == '\\2' or redis.call('HEXISTS', KEYS[2], '!') == 1 then return 0 end
 if redis.call('HSETNX', KEYS[2], ARGV[1], '1') == 0 then return 2 end
 redis.call('RPUSH', KEYS[3], ARGV[2])
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]))

@@ -67,6 +67,11 @@ class Keys:
     def dialog_log(self, dialog_id: str) -> str:
         return f"{self.dialog(dialog_id)}:log"
 
+    def dialog_log_archive(self, dialog_id: str) -> str:
+        """String: a closed dialog's log records archived in one value (bot/store/compaction.py), older than any
+        left in `dialog_log`; it expires when the log would have."""
+        return f"{self.dialog(dialog_id)}:logz"
+
     def deliveries(self, dialog_id: str) -> str:
         """Hash: client ids of this dialog's SMS reported delivered since its last save (and the field `!` while
         its reports need a step)."""

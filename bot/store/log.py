@@ -1,9 +1,10 @@
 """The dialog log, the live feed and the counters the log moves.
 
 Each dialog keeps its log records as packed JSON lines beside it (written in its step's transaction, kept
-`log_retention_seconds`); every record is copied to the live feed, one capped stream every tail reads (on one
-Redis in the same transaction, on a cluster right after it); status records move the per-shard counters.
-Observers (metrics) are told each record once it is written.
+`log_retention_seconds`; once the dialog is closed and quiet, archived in one value: bot/store/compaction.py);
+every record is copied to the live feed, one capped stream every tail reads (on one Redis in the same
+transaction, on a cluster right after it); status records move the per-shard counters. Observers (metrics) are
+told each record once it is written.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from bot.clock import almaty_date
 from bot.packing import pack_line, unpack_line
-from bot.store.codec import as_text, feed_record, json_line
+from bot.store.codec import archived_records, as_text, feed_record, json_line
 from bot.store.dialogs import DialogReads
 from bot.store.keys import dialog_shard
 from dialogs.model import Dialog, from_iso
@@ -106,12 +107,17 @@ class DialogLog(DialogReads):
                 observe(records)
 
     async def dialog_log(self, dialog_id: str) -> list[dict[str, Any]]:
-        """Every log record kept for one dialog, oldest first."""
+        """Every log record kept for one dialog, oldest first: those archived (bot/store/compaction.py), then those
+        in its list."""
         try:
-            key = self.keys.dialog_log(dialog_id)
+            key, archive = self.keys.dialog_log(dialog_id), self.keys.dialog_log_archive(dialog_id)
         except ValueError:
             return []
-        lines = [json.loads(unpack_line(line)) for line in await self.redis.lrange(key, 0, -1)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(archive)
+            pipe.lrange(key, 0, -1)
+            archived, listed = await pipe.execute()
+        lines = archived_records(archived) + [json.loads(unpack_line(line)) for line in listed]
         if not lines or all("dialog_id" in line for line in lines):
             return lines
         dialog = await self.load(dialog_id)

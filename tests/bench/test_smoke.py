@@ -56,8 +56,13 @@ def test_a_tiny_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
         _number(by_workers["1"][key]["median"])
     assert doc["meta"]["worker_replays"]["1"][0]["verify"]["ok"]
     for key in ("year_replay_minutes_projected", "replay_wall_seconds", "replay_share_in_clock_moves",
-                "redis_memory_bytes_per_open_dialog_via_http", "redis_memory_bytes_per_closed_dialog"):
+                "redis_memory_bytes_per_open_dialog_via_http", "redis_memory_bytes_per_closed_dialog",
+                "redis_memory_bytes_per_archived_dialog"):
         _spread(f[key])
+    archived, closed = (f[k]["median"] for k in ("redis_memory_bytes_per_archived_dialog",
+                                                  "redis_memory_bytes_per_closed_dialog"))
+    _number(archived)
+    assert archived < closed  # the closed dialogs were archived (bot/store/compaction.py)
     _number(f["redis_memory_bytes_per_open_dialog"]["40"])
     for key in ("bot_and_mocks_process", "redis", "load_generator", "bot_estimate", "mocks_estimate"):
         _spread(f["cpu_ms_per_dialog"][key])
@@ -94,3 +99,16 @@ async def test_a_tiny_kannel_benchmark_runs_every_path_and_writes_its_table(tmp_
     assert result["bot_mock"]["kannel_cpu_ms_per_sms"] is None
     table = (tmp_path / "kannel.md").read_text()
     assert table.count("\n| ") == 5 and "share of Kannel's ceiling" in table
+
+
+async def test_a_tiny_compaction_benchmark_archives_every_closed_dialog_and_reports_the_year() -> None:
+    from bench.compaction import markdown, measure
+
+    result = await measure(REDIS_URL, 20, clones=50)
+    assert result["archived"] == result["finals"] == result["dialogs"] == 20
+    assert result["checks"]["closed"]["ok"] and result["checks"]["archived"]["ok"]
+    assert result["after"]["own"] < result["closed"]["own"] and result["after"]["kept"] < result["closed"]["kept"]
+    assert set(result["info_bytes_per_clone"]) == {"closed", "archived"}
+    year = result["year"]
+    assert year["bytes_with_archiving"] < year["bytes_without_archiving"]
+    assert "| dialog log, archived (string) |" in markdown(result)

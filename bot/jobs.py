@@ -33,6 +33,10 @@ from bot.clock import Clock
 from bot.store import Keys
 from domain.masking import scrub, scrub_all
 
+# In a job's payload: until when (unix time) the request that queued it waits for its result, for work whose effect
+# is shown in that result (a USSD screen). A replay drops it: nobody waits for a replay.
+WAITS_UNTIL = "screen_until"
+
 log = logging.getLogger("bot.jobs")
 
 GROUP = "workers"
@@ -227,11 +231,16 @@ class JobQueue:
         """Put a dead letter back on the stream (one transaction) and wait for it like `run`.
 
         Returns None when there is no such letter, or {"done": False} when no worker finished it in time.
-        A reply keeps the instant it reached us (its consent's date); other work is done as of now.
+        A reply keeps the instant it reached us (its consent's date); other work is done as of now. No request
+        waits for a replay's result: the payload's WAITS_UNTIL, if any, is dropped (a USSD screen it shows is
+        then recorded as not shown, not as sent to a session that ended long ago).
         """
         f = await _entry(self.redis, self.keys.dead_letters(), dead_id)
         if f is None:
             return None
+        payload = json.loads(f.get("payload") or "{}")
+        if isinstance(payload, dict) and payload.pop(WAITS_UNTIL, None) is not None:
+            f["payload"] = json.dumps(payload, ensure_ascii=False)
         at = f["at"] if f.get("kind") == "inbound" else repr(self.clock.now().timestamp())
         job = secrets.token_hex(8)
 

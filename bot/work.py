@@ -13,7 +13,7 @@ from bot.channels.ussd import collecting
 from bot.commands import BackendDecision, Cancel, Intake, NewEvent, Reply, Report, TimerDue
 from bot.engine import Engine
 from bot.i18n import Translator
-from bot.jobs import Handler, JobFailed, JobQueue
+from bot.jobs import WAITS_UNTIL, Handler, JobFailed, JobQueue
 from bot.notices import KIND as NOTICE
 from bot.notices import Notice
 from bot.store import Store
@@ -42,8 +42,8 @@ def inbound_payload(message: Inbound) -> dict[str, Any]:
 
 
 # In an `inbound` job's payload, when a request waits for the screen the step shows (USSD): until when it waits
-# (unix time, as the waiting `JobQueue.run` counts). A step begun later, or a replay, shows nothing.
-SCREEN_UNTIL = "screen_until"
+# (unix time, as the waiting `JobQueue.run` counts). A step begun later, or a replay (which drops it), shows nothing.
+SCREEN_UNTIL = WAITS_UNTIL
 
 
 async def take_inbound(queue: JobQueue, message: Inbound, *, screen: bool = False) -> dict[str, Any] | None:

@@ -388,3 +388,25 @@ async def test_a_replayed_tap_still_answers_only_its_own_question(running: Runni
     dialog = await client.dialog(answer["dialog_id"])
     assert dialog["status"] == "awaiting_bank_account" and dialog["bank_account"]["source"] == "on_record"
     assert dialog["transcript"][-1]["status"] == "closed"
+
+
+async def test_a_replayed_ussd_answer_shows_its_screen_to_no_session(running: Running) -> None:
+    """The session that sent the answer ended long before an operator replays it: the screen the replay decides
+    is recorded as not shown (the next dial shows the question), never as sent to a session nobody reads."""
+    client = running.client
+    engine = _engine(running)
+    _, answer, _ = await birth(client, msisdn=PHONE)
+    assert (await client.ussd(PHONE, "*1414#"))[0] == 200
+
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("a bug nobody foresaw")
+
+    real = engine._reply
+    engine._reply = broken  # type: ignore[method-assign]
+    assert (await client.ussd(PHONE, "1"))[0] == 200
+    engine._reply = real  # type: ignore[method-assign]
+    await _replay_only_letter(running, "ussd")
+    dialog = await engine.store.load(answer["dialog_id"])
+    assert dialog is not None and dialog.consent is not None
+    shown = [line for line in dialog.transcript if line["direction"] == "out" and line["channel"] == "ussd"]
+    assert shown[-1]["msg"] == "ussd.bank.confirm" and shown[-1].get("status") == "not_shown"

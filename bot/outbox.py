@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 from collections.abc import Awaitable, Callable
 
 from bot.backends.assignment import AssignmentBackend
@@ -17,6 +16,7 @@ from dialogs.conversation import PULL_CHANNELS
 from dialogs.delivery import resend_line, worth_resending
 from dialogs.model import Dialog, from_iso, iso
 from dialogs.records import OutboxItem, SmsItem, SubmitItem
+from domain.backoff import jittered
 
 log = logging.getLogger("bot.outbox")
 
@@ -76,7 +76,7 @@ class Outbox:
                                "message_id": item["id"], "channel": item.get("channel"),
                                "attempt": item["attempts"], "error": str(error.failure)})
         if retrying:
-            delay = delays[item["attempts"] - 1] * (1 + random.uniform(0, 0.2))
+            delay = jittered(delays[item["attempts"] - 1], f"{item['id']}:{item['attempts']}")
             item["retry_at"] = iso(self.clock.now() + dt.timedelta(seconds=delay))
             return True
         step.dialog.outbox.remove(item)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -19,6 +18,7 @@ from dialogs.facts import read_facts, usable_account
 from dialogs.model import Dialog, from_iso, iso, resend_id
 from dialogs.records import SmsItem, TranscriptLine
 from dialogs.spec import MACHINES, SERVICES
+from domain.backoff import jittered
 from domain.iban import bank_name
 from domain.masking import mask_iban
 from domain.quiet_hours import quiet_until, start_of_local_day
@@ -509,7 +509,7 @@ class Conversation:
     def _resend(self, line: TranscriptLine, root: str, attempt: int) -> SmsItem:
         """Queue a failed SMS again after its backoff and jitter, under a new client id (its line: when sent)."""
         s = self.ctx.rules
-        delay = s.delivery_retry_seconds[attempt - 1] * (1 + random.uniform(0, 0.2))
+        delay = jittered(s.delivery_retry_seconds[attempt - 1], f"{root}:{attempt}")
         due = self.ctx.now + dt.timedelta(seconds=delay)
         # Nobody asked for it just now: like any proactive SMS, it waits for the morning.
         due = quiet_until(due, s.quiet_start, s.quiet_end) or due

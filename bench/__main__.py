@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -23,15 +24,11 @@ from redis.asyncio import Redis
 from bench import profile
 from bench.ceiling import redis_benchmark
 from bench.experiments import NAMES
-from bench.measure import machine
+from bench.measure import caveat, cpu_sample, machine
 from bench.memory import memory_per_open_dialog
 from bench.report import markdown, summarise
 from bench.run import Options, probes, replay_run
 from bench.units import unit_costs
-
-CAVEAT = ("figures measured on a shared 2-core machine while other engineers' test suites ran against the same "
-          "Redis and CPUs; the bot, its mocks, Redis and this load generator share those 2 cores. Treat them "
-          "as a lower bound and compare runs on the same day only.")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -75,7 +72,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     redis = Redis.from_url(args.redis_url)
     await redis.ping()
-    meta = {"date": started.isoformat(timespec="seconds"), "machine": machine(), "caveat": CAVEAT,
+    load_start = await cpu_sample(redis)
+    meta = {"date": started.isoformat(timespec="seconds"), "machine": machine(),
             "command": " ".join(["python -m bench", *map(shlex.quote, sys.argv[1:])]),
             "size": args.size, "runs": args.runs, "experiments": args.experiment,
             "concurrency": args.concurrency, "daily": args.daily, "tick_minutes": args.tick_minutes,
@@ -108,6 +106,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         prof = None
         if args.profile:
             prof = await _profiled(options, redis, stamp)
+        # The caveat says what load the run actually met, not a fixed text.
+        meta["caveat"], meta["load"] = caveat(load_start, await cpu_sample(redis), os.cpu_count() or 1)
     finally:
         await redis.aclose()
     doc = summarise(runs, memory, bench, prof, meta, target_rate=args.target_rate)

@@ -7,7 +7,9 @@ import platform
 import re
 import resource
 import statistics
+import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -141,3 +143,50 @@ def machine() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "cpu_model": model, "memory_gib": round(memory_gib, 1),
             "python": platform.python_version(), "platform": platform.platform(),
             "load_average_at_start": [round(x, 2) for x in load]}
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds so far: the whole machine busy (/proc/stat), this benchmark with its waited-for children, Redis."""
+
+    machine_busy: float
+    ours: float
+    redis: float
+    wall: float
+
+
+def machine_busy_seconds() -> float:
+    """Seconds all CPUs spent busy since boot (/proc/stat: everything but idle and iowait)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_sample(redis: Redis) -> CpuSample:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    info = await redis.info("cpu")
+    return CpuSample(machine_busy_seconds(), own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+                     float(info["used_cpu_user"]) + float(info["used_cpu_sys"]), time.monotonic())
+
+
+def caveat(start: CpuSample, end: CpuSample, cores: int) -> tuple[str, dict[str, float]]:
+    """The report's caveat, from the load measured over the run: how busy the machine was, and how much of it was
+    neither this benchmark (with the servers it started) nor Redis (a server started before this benchmark and
+    not waited for counts as other load; so do other users of the same Redis)."""
+    wall = max(end.wall - start.wall, 1e-9)
+    busy = (end.machine_busy - start.machine_busy) / wall / cores
+    ours = (end.ours - start.ours + end.redis - start.redis) / wall / cores
+    other = max(0.0, busy - ours)
+    figures = {"machine_busy_share": round(busy, 3), "benchmark_and_redis_share": round(ours, 3),
+               "other_load_share": round(other, 3), "seconds": round(wall, 1)}
+    where = (f"measured on {cores} cores over {wall:.0f} s: the CPUs were busy {busy:.0%} of the time, this "
+             f"benchmark (load generator and the servers it started) and Redis {ours:.0%}, other processes "
+             f"{other:.0%}.")
+    if other < 0.05:
+        verdict = " Other load was light: the figures compare with other runs on this machine kind."
+    else:
+        verdict = (" Other load was not light: treat the figures as a lower bound and compare only runs of the "
+                   "same sitting.")
+    return where + verdict, figures

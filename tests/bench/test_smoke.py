@@ -79,6 +79,9 @@ def test_a_tiny_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
 
     text = next(tmp_path.glob("*.md")).read_text(encoding="utf-8")
     assert text.startswith("# Benchmark")
+    load = doc["meta"]["load"]  # the caveat is measured: how busy the CPUs were, and by whom
+    assert 0 < load["benchmark_and_redis_share"] and load["seconds"] > 0
+    assert "Caveat: measured on" in text and "the CPUs were busy" in text
     for heading in ("## Targets", "## Figures", "## Reply ladder", "## Redis memory per open dialog",
                     "## Redis ceiling", "## Nothing lost"):
         assert heading in text

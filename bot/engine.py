@@ -352,9 +352,8 @@ class Engine:
         """Tell the phone once that it sends too fast, and flag its dialog for an operator."""
         log.warning("flood from %s: acknowledged once, further messages this minute ignored",
                     mask_msisdn(message.msisdn))
-        async with self.store.phone_lock(message.msisdn) as lock:
-            active = await self.store.phone_active(message.msisdn)
-            dialog = await self.store.load(active) if active else None
+        async with self.store.reply_snapshot(message.msisdn) as (lock, snapshot):
+            dialog = snapshot.dialog
             if dialog is not None:
                 step = self.step(dialog, fence=lock.fence, proactive=False, channel=message.channel)
                 dialog.flag("flooding")
@@ -375,9 +374,8 @@ class Engine:
         Returns the dialog, or None when nothing waits for this phone's answer. `proactive` when nobody on
         the phone asked (an operator's resend): then quiet hours hold it.
         """
-        async with self.store.phone_lock(msisdn) as lock:
-            active = await self.store.phone_active(msisdn)
-            dialog = await self.store.load(active) if active else None
+        async with self.store.reply_snapshot(msisdn) as (lock, snapshot):
+            dialog = snapshot.dialog
             if dialog is None or not dialog.awaiting:
                 return None
             dialog.last_channel = channel

@@ -51,14 +51,16 @@ return results
 """
 
 
-# The lock taken and what a citizen's reply reads, in one round trip. KEYS: the lock, then the keys to GET or HGET
-# (ARGV[3]: the hash field for KEYS[3]); ARGV[4]: the key prefix of the phone's dialogs, so that the dialog the
-# phone's slot names is read in the same script. Nil when the lock is held by someone else.
+# The lock taken and what a step on a phone reads, in one round trip: KEYS[1] the lock, KEYS[2] the phone's slot
+# (hash; ARGV[3] its field naming the active dialog), KEYS[3] the answer last taken, KEYS[4] (a reply's only) the
+# message's seen mark; ARGV[4]: the key prefix of the phone's dialogs, so that the dialog the slot names is read
+# in the same script. Nil when the lock is held by someone else.
 LOCK_AND_READ = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-local seen = redis.call('GET', KEYS[2])
-local active = redis.call('HGET', KEYS[3], ARGV[3])
-local taken = redis.call('GET', KEYS[4])
+local seen = false
+if #KEYS >= 4 then seen = redis.call('GET', KEYS[4]) end
+local active = redis.call('HGET', KEYS[2], ARGV[3])
+local taken = redis.call('GET', KEYS[3])
 local raw, delivered = false, {}
 if active then
   raw = redis.call('GET', ARGV[4] .. active)

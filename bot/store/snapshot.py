@@ -50,12 +50,14 @@ class ReplyReads(PhoneSlot, DialogReads):
                 yield lock, dialog_from(raw or None, delivered)
 
     @contextlib.asynccontextmanager
-    async def reply_snapshot(self, msisdn: str, seen_key: str) -> AsyncIterator[tuple[PhoneLock, ReplySnapshot]]:
+    async def reply_snapshot(self, msisdn: str,
+                             seen_key: str | None = None) -> AsyncIterator[tuple[PhoneLock, ReplySnapshot]]:
+        """The phone's lock, with its active dialog, the answer last taken and (`seen_key`, a reply's) whether
+        this message was seen: one round trip. Without a seen key (a repeat, a flood), `seen` is False."""
         lock = self.phone_lock(msisdn)
         dialogs = self.keys.phone_dialog_prefix(msisdn)
-        found = await lock.acquire_reading(self._lock_and_read,
-                                           [seen_key, self.keys.phone(msisdn), self.keys.taken(msisdn)],
-                                           ["active", dialogs])
+        keys = [self.keys.phone(msisdn), self.keys.taken(msisdn), *([seen_key] if seen_key else [])]
+        found = await lock.acquire_reading(self._lock_and_read, keys, ["active", dialogs])
         async with lock:
             if found is None:
                 snapshot = await self._read_reply(msisdn, seen_key)
@@ -77,12 +79,14 @@ class ReplyReads(PhoneSlot, DialogReads):
         except ValueError:
             return None  # not an id we made
 
-    async def _read_reply(self, msisdn: str, seen_key: str) -> ReplySnapshot:
+    async def _read_reply(self, msisdn: str, seen_key: str | None) -> ReplySnapshot:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.get(seen_key)
             pipe.hget(self.keys.phone(msisdn), "active")
             pipe.get(self.keys.taken(msisdn))
-            seen, active_raw, taken = await pipe.execute()
+            if seen_key:
+                pipe.get(seen_key)
+            active_raw, taken, *seen_found = await pipe.execute()
+        seen = seen_found[0] if seen_found else None
         active = as_text(active_raw) if active_raw else None
         return ReplySnapshot(seen is not None, active, await self.load(active) if active else None,
                              as_text(taken) if taken else None)

@@ -13,7 +13,10 @@ time repeatable as it is, and the retry jitter is seeded (tests/conftest.py).
     .venv/bin/python -m tests.outcomes /tmp/before /tmp/after
 
 The last command prints each test whose outcome differs, with a unified diff, and exits 1 if any does (a test
-recorded in only one of the two runs is listed as well).
+recorded in only one of the two runs is listed as well). With `--sort` first, it sorts the differing tests instead:
+identical, differing only by a closed dialog's `compact` timer (bot/compaction.py), only in instants (a resend's
+jitter comes from the dialog's random id) or the order of log records (an asynchronous delivery report racing a
+step), or otherwise (each of these is listed, to be explained).
 """
 
 from __future__ import annotations
@@ -98,7 +101,65 @@ def compare(before: Path, after: Path) -> int:
     return differing
 
 
+_INSTANT = re.compile(r'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)"')
+
+
+def _documents(text: str) -> list[Any]:
+    """The recordings in one file (a test that starts several systems appends each)."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    text = text.strip()
+    while at < len(text):
+        document, at = decoder.raw_decode(text, at)
+        found.append(document)
+        while at < len(text) and text[at].isspace():
+            at += 1
+    return found
+
+
+def _without_compact_timer(documents: list[Any]) -> str:
+    for document in documents:
+        for entry in document:
+            entry["dialog"].get("timers", {}).pop("compact", None)
+    return normalise(json.dumps(documents, ensure_ascii=False, sort_keys=True))
+
+
+def _without_instants_or_order(documents: list[Any]) -> str:
+    """Also without the compact timer: a test may differ by both."""
+    for document in documents:
+        for entry in document:
+            entry["dialog"].get("timers", {}).pop("compact", None)
+            for record in entry["log"]:
+                record.pop("lag_seconds", None)
+            entry["log"].sort(key=lambda r: _INSTANT.sub('"T"', json.dumps(r, ensure_ascii=False, sort_keys=True)))
+    return normalise(_INSTANT.sub('"T"', json.dumps(documents, ensure_ascii=False, sort_keys=True)))
+
+
+def sort_differences(before: Path, after: Path) -> dict[str, list[str]]:
+    """The tests recorded in both directories, by how far their outcomes differ."""
+    kinds: dict[str, list[str]] = {"identical": [], "compact timer only": [], "instants or log order only": [],
+                                   "other": []}
+    names = sorted({p.name for p in before.glob("*.json")} & {p.name for p in after.glob("*.json")})
+    for name in names:
+        a, b = (before / name).read_text(encoding="utf-8"), (after / name).read_text(encoding="utf-8")
+        if normalise(a) == normalise(b):
+            kinds["identical"].append(name)
+        elif _without_compact_timer(_documents(a)) == _without_compact_timer(_documents(b)):
+            kinds["compact timer only"].append(name)
+        elif _without_instants_or_order(_documents(a)) == _without_instants_or_order(_documents(b)):
+            kinds["instants or log order only"].append(name)
+        else:
+            kinds["other"].append(name)
+    return kinds
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m tests.outcomes BEFORE_DIR AFTER_DIR")
-    sys.exit(1 if compare(Path(sys.argv[1]), Path(sys.argv[2])) else 0)
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["--sort"] and len(arguments) == 3:
+        sorted_kinds = sort_differences(Path(arguments[1]), Path(arguments[2]))
+        for kind, tests in sorted_kinds.items():
+            print(f"{kind}: {len(tests)}")
+        print("\n".join(f"  {name}" for name in sorted_kinds["other"]))
+        sys.exit(0)
+    if len(arguments) != 2:
+        sys.exit("usage: python -m tests.outcomes [--sort] BEFORE_DIR AFTER_DIR")
+    sys.exit(1 if compare(Path(arguments[0]), Path(arguments[1])) else 0)

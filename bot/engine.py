@@ -1,4 +1,6 @@
-"""The engine: lock the phone, load the dialog, decide, save, then send. Every path in goes through here."""
+"""The engine: every way in is a command (bot/commands.py) that `Engine.run` runs: take the phone's lock with what
+the step reads (one round trip), decide (dialogs/), commit fenced by the lock's token (bot/fencing.py), then send
+what the decision queued and commit the sends, which lets the lock go."""
 
 from __future__ import annotations
 

@@ -166,20 +166,11 @@ async def fenced_execute(script: AsyncScript, fence: Fence, commands: Commands,
                          guard: tuple[str, str, str] | None = None, *, release: bool = False) -> list[Any]:
     """Run `commands` atomically if `fence` still holds its lock (and the `guard` hash field still holds its
     value), then let the lock go if `release`; their replies. LockLost, or Stale, when nothing was run."""
-    if fence.released:
-        raise LockLost("the phone's lock was let go by an earlier commit of this step; nothing was written")
     argv: list[Any] = [fence.token, *(guard or ("", "", "")), "1" if release else "0"]
     for words in commands.words:
         argv.append(len(words))
         argv.extend(words)
-    try:
-        replies = list(await script(keys=[fence.key], args=argv))
-    except ResponseError as error:
-        if str(error).startswith(LOST):
-            raise LockLost("the phone's lock was lost before the commit; nothing was written") from error
-        if str(error).startswith("STALE"):
-            raise Stale(str(error)) from error
-        raise
+    replies = list(await _fenced_call(script, fence, [fence.key], argv))
     fence.released = release
     return replies
 
@@ -187,18 +178,26 @@ async def fenced_execute(script: AsyncScript, fence: Fence, commands: Commands,
 async def hand_on(script: AsyncScript, fence: Fence, slot: str, queue: str, dialog_id: str) -> str | None:
     """Run HAND_ON for `dialog_id` under `fence`: the next queued dialog's id to start (the lock still held), or
     None (the lock let go). LockLost when the lock was lost: nothing changed."""
-    if fence.released:
-        raise LockLost("the phone's lock was let go by an earlier commit of this step; nothing was written")
-    try:
-        nxt, released = await script(keys=[fence.key, slot, queue], args=[fence.token, dialog_id])
-    except ResponseError as error:
-        if str(error).startswith(LOST):
-            raise LockLost("the phone's lock was lost before the phone was handed on; nothing changed") from error
-        raise
+    nxt, released = await _fenced_call(script, fence, [fence.key, slot, queue], [fence.token, dialog_id])
     fence.released = bool(released)
     if nxt is None:
         return None
     return nxt.decode() if isinstance(nxt, bytes) else str(nxt)
+
+
+async def _fenced_call(script: AsyncScript, fence: Fence, keys: list[str], args: list[Any]) -> Any:
+    """Run a fenced script (its first key the lock, its first argument the token): its reply, or LockLost (the
+    lock let go by an earlier commit of this step, lapsed, or taken) or Stale (a guard failed): nothing written."""
+    if fence.released:
+        raise LockLost("the phone's lock was let go by an earlier commit of this step; nothing was written")
+    try:
+        return await script(keys=keys, args=args)
+    except ResponseError as error:
+        if str(error).startswith(LOST):
+            raise LockLost("the phone's lock was lost before the commit; nothing was written") from error
+        if str(error).startswith("STALE"):
+            raise Stale(str(error)) from error
+        raise
 
 
 def register(redis: Redis) -> AsyncScript:

@@ -322,9 +322,11 @@ class Engine:
                             rules=self._answer_rules())
             if waiting is not None:
                 await self._reply(waiting, message, seen_key, verdict, taken, lock.fence)
-            else:
-                await self._reply_without_dialog(message, seen_key, verdict, taken, lock.fence)
-            return verdict
+                return verdict
+            notice = await self._reply_without_dialog(message, seen_key, verdict, taken, lock.fence)
+        if notice is not None:
+            await self._notify(notice)  # once the lock is let go: the notice's job needs none, and is waited for
+        return verdict
 
     def _answer_rules(self) -> Rules:
         return Rules(dt.timedelta(seconds=self.settings.duplicate_window_seconds),
@@ -362,7 +364,7 @@ class Engine:
                 step.conversation.say("flood.ack")
                 await self.finish(step)
                 return
-            await self._notify(flood_ack(message.msisdn, _guess_language(message.text), self.clock.now()))
+        await self._notify(flood_ack(message.msisdn, _guess_language(message.text), self.clock.now()))
 
     async def _notify(self, notice: Notice) -> None:
         """Hand a notice to the work queue: sent by a `notice` job (bot/work.py), tried again while the gateway
@@ -410,13 +412,15 @@ class Engine:
         await self.finish(step)
 
     async def _reply_without_dialog(self, message: Inbound, seen_key: str, verdict: Verdict,
-                                    taken: Taken | None, fence: Fence) -> None:
+                                    taken: Taken | None, fence: Fence) -> Notice | None:
+        """A message to a phone no dialog waits on: told to its last offer, or answered by the information SMS,
+        returned to be handed to the work queue once the phone's lock is let go (None: nothing to send)."""
         now = self.clock.now()
         last = await self._last_offer(message.msisdn)
         if last is not None and last.state == "opted_out":
             log.info("reply from an opted-out phone %s: silence", mask_msisdn(message.msisdn))
             await self.store.mark_seen(seen_key)
-            return
+            return None
         if last is not None:
             step = self.step(last, fence=fence, proactive=False, channel=message.channel)
             step.keys.append((seen_key, last.dialog_id, INBOUND_MEMORY_SECONDS))
@@ -430,13 +434,13 @@ class Engine:
             elif await self.store.once_per_day("info", message.msisdn, almaty_date(now)):
                 step.conversation.say("nodialog.info")
             await self.finish(step)
-            return
+            return None
         await self.store.mark_seen(seen_key)
         if not await self.store.once_per_day("info", message.msisdn, almaty_date(now)):
-            return
+            return None
         # The day's claim is spent here; the SMS is a job, so a gateway that refuses it now does not lose it.
-        await self._notify(information(message.msisdn, _guess_language(message.text), almaty_date(now)))
         log.info("no dialog for %s: information SMS handed to the work queue", mask_msisdn(message.msisdn))
+        return information(message.msisdn, _guess_language(message.text), almaty_date(now))
 
     async def _last_offer(self, msisdn: str) -> Dialog | None:
         """The newest dialog on this phone that ever wrote to it."""

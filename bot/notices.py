@@ -2,7 +2,8 @@
 acknowledgement of a flood from one.
 
 The engine decides a notice in its step, under the phone's lock (the once-a-day claim for the information SMS is
-taken there), and hands it to the work queue as a `notice` job; `bot/work.py` renders and sends it. A send the
+taken there), and hands it to the work queue as a `notice` job once the lock is let go (the send needs no
+lock, and the phone is not held while its first attempt is waited for); `bot/work.py` renders and sends it. A send the
 gateway refuses for now fails the job, which the queue does again later (and gives to the operators' dead letters
 if it keeps failing). The client id is the same on every attempt, so the gateway drops a repeat: a job done twice
 (a worker killed after the send) reaches the phone once.
